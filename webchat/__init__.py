@@ -1,0 +1,1 @@
+"""webchat-bff: a ServicePattern web chat relay."""
