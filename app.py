@@ -1,0 +1,68 @@
+"""The application factory: settings, store, ServicePattern client, relay, routes.
+
+Without SP_API_URL the built-in ServicePattern simulator is started in-process (demo mode),
+so anyone can see and theme the widget with no contact center.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from typing import Any
+
+from flask import Flask
+
+from webchat import routes
+from webchat.relay import Relay
+from webchat.servicepattern import ServicePatternClient
+from webchat.settings import Settings, load_settings
+from webchat.store import open_store
+
+log = logging.getLogger("webchat")
+
+
+def _start_simulator(settings: Settings) -> Settings:
+    """Demo mode: a simulated contact center with a scripted agent, on a loopback port."""
+    from webchat.simulator import SimConfig, Simulator, SimulatorServer
+
+    config = SimConfig()
+    server = SimulatorServer(Simulator(config)).start()
+    atexit.register(server.stop)
+    log.warning("demo mode: no SP_API_URL, chatting with the built-in simulator")
+    return settings.with_upstream(server.base_url, config.tenant_url, config.app_id)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; `test_config` may carry SETTINGS (a Settings) and Flask config keys."""
+    test_config = dict(test_config or {})
+    settings: Settings = test_config.pop("SETTINGS", None) or load_settings()
+    if settings.demo:
+        settings = _start_simulator(settings)
+    assert settings.sp_api_url is not None
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 256 * 1024,
+        WEBCHAT_SETTINGS=settings,
+        WEBCHAT_MAX_UPLOAD=settings.max_upload_bytes,
+    )
+    app.config.update(test_config)
+    client = ServicePatternClient(
+        settings.sp_api_url,
+        settings.sp_tenant_url,
+        settings.sp_app_id,
+        connect_timeout=settings.connect_timeout,
+        call_timeout=settings.call_timeout,
+        poll_timeout=settings.poll_timeout,
+    )
+    store = open_store(settings.store_url)
+    relay = Relay(
+        store,
+        client,
+        availability_ttl=settings.availability_ttl,
+        parameters_ttl=settings.parameters_ttl,
+    )
+    app.extensions["webchat.store"] = store
+    app.extensions["webchat.relay"] = relay
+    routes.init_app(app)
+    return app

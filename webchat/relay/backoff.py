@@ -1,0 +1,24 @@
+"""Capped exponential backoff with jitter, for retrying ServicePattern."""
+
+from __future__ import annotations
+
+import random
+
+
+class Backoff:
+    """Delays of base, 2·base, 4·base … up to cap, each with ±20 % jitter; reset on success."""
+
+    def __init__(self, base: float = 0.5, cap: float = 15.0) -> None:
+        self.base = base
+        self.cap = cap
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt; counts one more failure."""
+        delay = min(self.cap, self.base * (2**self.failures))
+        self.failures += 1
+        return delay * random.uniform(0.8, 1.2)
+
+    def reset(self) -> None:
+        """A success: start again from the base delay."""
+        self.failures = 0

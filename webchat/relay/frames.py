@@ -1,0 +1,174 @@
+"""Browser → server frames: parsed and validated before anything is done with them.
+
+The server never forwards what a browser sends: it builds each ServicePattern client event
+from validated fields only, so a tab cannot smuggle fields or events upstream.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+MAX_ID = 100
+MAX_PARAMS = 50
+MAX_PARAM_VALUE = 1000
+MAX_URL = 2048
+
+
+class FrameError(ValueError):
+    """A refused frame: answered with an `error` frame, the socket stays open."""
+
+    def __init__(self, code: str, message: str, frame_id: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.frame_id = frame_id
+
+
+@dataclass
+class Frame:
+    """One validated frame; `event` is the outbound ServicePattern event for `send`."""
+
+    type: str
+    after: int = 0
+    chat_id: str | None = None
+    id: str | None = None
+    event: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+    phone_number: str | None = None
+    from_: str | None = None
+
+
+def _text(value: Any, name: str, limit: int, *, required: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise FrameError("invalid_event", f"{name} must be a string")
+    if len(value) > limit:
+        raise FrameError("too_long", f"{name} is longer than {limit} characters")
+    if required and not value.strip():
+        raise FrameError("invalid_event", f"{name} must not be empty")
+    return value
+
+
+def _coordinate(value: Any, name: str, bound: float) -> str:
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise FrameError("invalid_event", f"{name} must be a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise FrameError("invalid_event", f"{name} must be a number")
+    if abs(value) > bound:
+        raise FrameError("invalid_event", f"{name} is out of range")
+    return f"{value:.6f}"
+
+
+def _http_url(value: Any, name: str) -> str | None:
+    url = _text(value, name, MAX_URL)
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise FrameError("invalid_event", f"{name} must be an http(s) URL")
+    return url
+
+
+def client_event(raw: Any, max_chars: int) -> dict[str, Any]:
+    """The ServicePattern client event to post, built from a browser's `send.event`."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("event"), str):
+        raise FrameError("invalid_event", "event must be an object with an `event` name")
+    name = raw["event"]
+    if name == "chat_session_message":
+        msg = _text(raw.get("msg"), "msg", max_chars, required=True)
+        return {"event": name, "msg": msg}
+    if name in ("chat_session_typing", "chat_session_not_typing"):
+        return {"event": name}
+    if name in ("chat_session_end", "chat_session_disconnect"):
+        return {"event": name}
+    if name == "chat_session_form_data":
+        request_id = raw.get("form_request_id")
+        if isinstance(request_id, int) and not isinstance(request_id, bool):
+            request_id = str(request_id)
+        request_id = _text(request_id, "form_request_id", MAX_ID, required=True)
+        form_name = _text(raw.get("form_name", ""), "form_name", MAX_ID) or ""
+        data = raw.get("data")
+        if not isinstance(data, dict) or len(data) > MAX_PARAMS:
+            raise FrameError("invalid_event", f"data must be an object of at most {MAX_PARAMS}")
+        clean = {}
+        for key, value in data.items():
+            if isinstance(value, bool | int | float) and not isinstance(value, str):
+                value = json.dumps(value)
+            clean[_text(key, "data key", MAX_ID, required=True)] = (
+                _text(value, f"data.{key}", max_chars, required=False) or ""
+            )
+        return {"event": name, "form_request_id": request_id, "form_name": form_name, "data": clean}
+    if name == "chat_session_navigation":
+        page = _text(raw.get("page"), "page", MAX_URL, required=True)
+        title = _text(raw.get("title", ""), "title", 500) or ""
+        return {"event": name, "page": page, "title": title}
+    if name == "chat_session_location":
+        event = {
+            "event": name,
+            "latitude": _coordinate(raw.get("latitude"), "latitude", 90),
+            "longitude": _coordinate(raw.get("longitude"), "longitude", 180),
+        }
+        url = _http_url(raw.get("url"), "url")
+        if url:
+            event["url"] = url
+        return event
+    raise FrameError("unknown_event", f"unknown or not allowed event {name[:60]!r}")
+
+
+def parse_frame(raw: str | bytes | None, max_chars: int) -> Frame:
+    """Validate one WebSocket message; raise FrameError with a code the widget can act on."""
+    if not isinstance(raw, str):
+        raise FrameError("invalid_frame", "frames must be JSON text")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise FrameError("invalid_json", "the frame is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise FrameError("invalid_frame", "a frame is a JSON object with a string `type`")
+    kind = data["type"]
+    if kind == "ping":
+        return Frame("ping")
+    if kind == "hello":
+        after = data.get("after", 0)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise FrameError("invalid_frame", "hello.after must be a whole number >= 0")
+        chat_id = _text(data.get("chat_id"), "chat_id", MAX_ID)
+        return Frame("hello", after=after, chat_id=chat_id or None)
+    if kind == "start":
+        params = data.get("parameters") or {}
+        if not isinstance(params, dict) or len(params) > MAX_PARAMS:
+            raise FrameError(
+                "invalid_frame", f"parameters must be an object of at most {MAX_PARAMS}"
+            )
+        clean = {}
+        for key, value in params.items():
+            if not isinstance(key, str) or not key or len(key) > MAX_ID:
+                raise FrameError("invalid_frame", "parameter names must be short strings")
+            if not isinstance(value, str) or len(value) > MAX_PARAM_VALUE:
+                raise FrameError("invalid_frame", f"parameter {key[:40]!r} must be a short string")
+            clean[key] = value.strip()
+        return Frame(
+            "start",
+            parameters=clean,
+            phone_number=(_text(data.get("phone_number"), "phone_number", 40) or "").strip()
+            or None,
+            from_=(_text(data.get("from"), "from", 200) or "").strip() or None,
+        )
+    if kind == "send":
+        frame_id = data.get("id")
+        if not isinstance(frame_id, str) or not frame_id.strip() or len(frame_id) > MAX_ID:
+            raise FrameError(
+                "invalid_frame", f"send.id must be a string of 1 to {MAX_ID} characters"
+            )
+        try:
+            event = client_event(data.get("event"), max_chars)
+        except FrameError as error:
+            error.frame_id = frame_id
+            raise
+        return Frame("send", id=frame_id, event=event)
+    raise FrameError("unknown_type", f"unknown frame type {kind[:40]!r}")

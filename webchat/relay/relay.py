@@ -1,0 +1,340 @@
+"""The relay: visitors' chats between the sockets, the store and ServicePattern.
+
+Routes and sockets call it; it owns the poll loops (one per chat), the numbering of events
+into each chat's log, idempotent sends, and rebuilding a log from history when it was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from typing import Any, BinaryIO
+
+import requests
+
+from ..servicepattern import Identity, ServicePatternClient, UpstreamError
+from ..servicepattern.cookies import jar_from_list, jar_to_list
+from ..store import Store
+from .backoff import Backoff
+from .events import content_key, event_key, is_terminal, own_file, own_message, sort_history
+from .frames import FrameError
+from .poller import Poller
+from .tenant import Cached
+
+log = logging.getLogger(__name__)
+
+ENDED_LOG_TTL = 3600.0
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+NO_RETRY = {"chat_session_typing", "chat_session_not_typing"}
+
+
+class Relay:
+    """Everything a visitor can do with their chat, independent of HTTP and WebSockets."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: ServicePatternClient,
+        *,
+        availability_ttl: float = 5.0,
+        parameters_ttl: float = 60.0,
+        send_attempts: int = 3,
+        retry_base: float = 0.5,
+        retry_cap: float = 15.0,
+        lease_ttl: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.holder = uuid.uuid4().hex
+        self.send_attempts = send_attempts
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.lease_ttl = lease_ttl
+        self.availability = Cached(client.check_availability, availability_ttl, "notAvailable")
+        self.parameters = Cached(client.expected_parameters, parameters_ttl, [])
+        self._pollers: dict[str, Poller] = {}
+        self._lock = threading.Lock()
+        self._send_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._closed = False
+
+    # -- identity ------------------------------------------------------------------------
+
+    def identity(self, visitor_id: str, user_agent: str | None = None) -> Identity:
+        """The visitor's ServicePattern cookie jar, loaded from the store for one call."""
+        return Identity(jar_from_list(self.store.get_cookies(visitor_id)), user_agent)
+
+    def save_identity(self, visitor_id: str, who: Identity) -> None:
+        """Keep every cookie ServicePattern set during the call, for every later call."""
+        if who.cookies_changed:
+            self.store.merge_cookies(visitor_id, jar_to_list(who.jar))
+            who.cookies_changed = False
+
+    def announce(self, visitor_id: str, status: str) -> None:
+        """Tell every socket of the visitor that ServicePattern stopped or resumed answering."""
+        self.store.publish(visitor_id, {"kind": "upstream", "status": status})
+
+    # -- chats -------------------------------------------------------------------------------
+
+    def current_chat(self, visitor_id: str) -> dict[str, Any] | None:
+        """The visitor's chat, with its poll loop running and its log present if it is live."""
+        chat = self.store.get_chat(visitor_id)
+        if chat is None and self.store.get_cookies(visitor_id):
+            chat = self._find_active(visitor_id)
+        if chat and not chat.get("ended"):
+            overlap: set[str] = set()
+            if self.store.last_seq(chat["chat_id"]) == 0:
+                overlap = self._rebuild(visitor_id, chat["chat_id"])
+                chat = self.store.get_chat(visitor_id) or chat
+            if not chat.get("ended"):
+                self._ensure_polling(visitor_id, chat["chat_id"], overlap)
+        return chat
+
+    def _find_active(self, visitor_id: str) -> dict[str, Any] | None:
+        """The store lost the pointer but ServicePattern may still know the chat by cookie."""
+        who = self.identity(visitor_id)
+        try:
+            info = self.client.get_active_chat(who)
+        except UpstreamError as error:
+            log.warning("get active chat failed: %s", error.message)
+            return None
+        finally:
+            self.save_identity(visitor_id, who)
+        if info is None:
+            return None
+        chat = {"chat_id": info.chat_id, "state": info.state, "ewt": info.ewt, "ended": False}
+        self.store.set_chat(visitor_id, chat)
+        return chat
+
+    def start_chat(
+        self,
+        visitor_id: str,
+        parameters: dict[str, str],
+        phone_number: str | None = None,
+        from_: str | None = None,
+        user_agent: str | None = None,
+    ) -> dict[str, Any]:
+        """Request Chat; the visitor's live chat comes back instead when there is one."""
+        who = self.identity(visitor_id, user_agent)
+        backoff = Backoff(self.retry_base, self.retry_cap)
+        for attempt in range(self.send_attempts):
+            try:
+                info = self.client.request_chat(who, parameters, phone_number, from_)
+                break
+            except UpstreamError as error:
+                self.save_identity(visitor_id, who)
+                if not error.transient or attempt + 1 == self.send_attempts:
+                    raise
+                time.sleep(backoff.next_delay())
+        self.save_identity(visitor_id, who)
+        chat = {"chat_id": info.chat_id, "state": info.state, "ewt": info.ewt, "ended": False}
+        self.store.set_chat(visitor_id, chat)
+        overlap: set[str] = set()
+        if not info.is_new_chat and self.store.last_seq(info.chat_id) == 0:
+            overlap = self._rebuild(visitor_id, info.chat_id)
+        chat = self.store.get_chat(visitor_id) or chat
+        if not chat.get("ended"):
+            self._ensure_polling(visitor_id, info.chat_id, overlap)
+        self.store.publish(visitor_id, {"kind": "state", "chat_id": info.chat_id})
+        return chat
+
+    def _rebuild(self, visitor_id: str, chat_id: str) -> set[str]:
+        """Fill an empty log from Get Chat History; returns what the next poll may repeat."""
+        who = self.identity(visitor_id)
+        try:
+            history = self.client.get_chat_history(who, chat_id)
+        except UpstreamError as error:
+            if error.gone:
+                self.end_chat(visitor_id, chat_id, reason="not_found")
+            else:
+                log.warning("history of chat %s unavailable: %s", chat_id, error.message)
+            return set()
+        finally:
+            self.save_identity(visitor_id, who)
+        events = sort_history(history)
+        self.record(visitor_id, chat_id, events)
+        return {content_key(e) for e in events}
+
+    def record(self, visitor_id: str, chat_id: str, events: list[dict[str, Any]]) -> bool:
+        """Log events (numbered, de-duplicated, published) and follow the chat's state.
+
+        Returns True when the chat has ended.
+        """
+        if not events:
+            return False
+        self.store.append(chat_id, events, [event_key(e) for e in events])
+        ended = any(is_terminal(e) for e in events)
+        statuses = [e for e in events if e.get("event") == "chat_session_status"]
+        chat = self.store.get_chat(visitor_id)
+        if chat is not None and chat["chat_id"] == chat_id and (statuses or ended):
+            for status in statuses:
+                chat["state"] = status.get("state") or chat["state"]
+                chat["ewt"] = status.get("ewt")
+            chat["ended"] = chat.get("ended") or ended
+            self.store.set_chat(visitor_id, chat)
+        if ended:
+            self.store.finish_chat(chat_id, ENDED_LOG_TTL)
+        return ended
+
+    def end_chat(self, visitor_id: str, chat_id: str, reason: str) -> None:
+        """ServicePattern no longer knows the chat: log an ending so every tab shows it."""
+        ending = {"event": "chat_session_ended", "reason": reason, "synthetic": True}
+        self.record(visitor_id, chat_id, [ending])
+
+    # -- poll loops ------------------------------------------------------------------------
+
+    def _ensure_polling(self, visitor_id: str, chat_id: str, overlap: set[str]) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            poller = self._pollers.get(chat_id)
+            if poller is not None and poller.is_alive():
+                return
+            poller = Poller(self, chat_id, visitor_id, overlap)
+            self._pollers[chat_id] = poller
+        poller.start()
+
+    def poller_done(self, poller: Poller) -> None:
+        """A loop ended: forget it, and give its lease back."""
+        with self._lock:
+            if self._pollers.get(poller.chat_id) is poller:
+                del self._pollers[poller.chat_id]
+        self.store.release_lease(poller.chat_id, self.holder)
+
+    def polling(self) -> list[str]:
+        """Chat ids polled by this process now."""
+        with self._lock:
+            return [c for c, p in self._pollers.items() if p.is_alive()]
+
+    def close(self) -> None:
+        """Stop every loop (each ends after its current poll); no new ones start."""
+        with self._lock:
+            self._closed = True
+            pollers = list(self._pollers.values())
+        for poller in pollers:
+            poller.stopping.set()
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def live_chat(self, visitor_id: str) -> dict[str, Any]:
+        """The visitor's chat if it is live, else a FrameError the widget understands."""
+        chat = self.store.get_chat(visitor_id)
+        if chat is None:
+            raise FrameError("no_chat", "there is no chat to send to; start one first")
+        if chat.get("ended"):
+            raise FrameError("chat_ended", "this chat has ended")
+        return chat
+
+    def send(
+        self, visitor_id: str, send_id: str, event: dict[str, Any], user_agent: str | None = None
+    ) -> None:
+        """Post one client event exactly once per `send_id`; messages are logged for all tabs."""
+        chat_id = self.live_chat(visitor_id)["chat_id"]
+        with self._send_locks[chat_id]:
+            if self.store.was_sent(chat_id, send_id):
+                return
+            outbound = dict(event)
+            if outbound["event"] in (
+                "chat_session_message",
+                "chat_session_navigation",
+                "chat_session_location",
+            ):
+                outbound["msg_id"] = send_id
+            piggyback = self._post(visitor_id, chat_id, outbound, user_agent)
+            logged = []
+            if outbound["event"] == "chat_session_message":
+                logged.append(own_message(chat_id, send_id, outbound["msg"]))
+            self.store.mark_sent(chat_id, send_id)
+            self.record(visitor_id, chat_id, logged + piggyback)
+
+    def _post(
+        self, visitor_id: str, chat_id: str, event: dict[str, Any], user_agent: str | None
+    ) -> list[dict[str, Any]]:
+        attempts = 1 if event["event"] in NO_RETRY else self.send_attempts
+        backoff = Backoff(self.retry_base, self.retry_cap)
+        who = self.identity(visitor_id, user_agent)
+        failed = False
+        try:
+            for attempt in range(attempts):
+                try:
+                    replies = self.client.send_events(who, chat_id, [event])
+                except UpstreamError as error:
+                    if error.gone:
+                        self.end_chat(visitor_id, chat_id, reason="not_found")
+                        raise FrameError("chat_ended", "this chat has ended") from None
+                    if not error.transient or attempt + 1 == attempts:
+                        raise
+                    if not failed:
+                        failed = True
+                        self.announce(visitor_id, "retrying")
+                    time.sleep(backoff.next_delay())
+                    continue
+                if failed:
+                    self.announce(visitor_id, "ok")
+                return replies
+        finally:
+            self.save_identity(visitor_id, who)
+        return []  # pragma: no cover - the loop either returns or raises
+
+    # -- files -------------------------------------------------------------------------------
+
+    def share_file(
+        self,
+        visitor_id: str,
+        data: BinaryIO,
+        size: int,
+        filename: str,
+        content_type: str,
+        user_agent: str | None = None,
+    ) -> dict[str, str]:
+        """Upload a file (streamed) and share it in the visitor's chat, logged for all tabs."""
+        chat_id = self.live_chat(visitor_id)["chat_id"]
+        who = self.identity(visitor_id, user_agent)
+        try:
+            result = self.client.upload_file(who, data, size, filename, content_type)
+        finally:
+            self.save_identity(visitor_id, who)
+        file_type = "image" if content_type in IMAGE_TYPES else "attachment"
+        msg_id = uuid.uuid4().hex
+        event = {
+            "event": "chat_session_file",
+            "msg_id": msg_id,
+            "file_id": result.file_id,
+            "file_type": file_type,
+            "file_name": result.file_name,
+        }
+        with self._send_locks[chat_id]:
+            piggyback = self._post(visitor_id, chat_id, event, user_agent)
+            own = own_file(chat_id, msg_id, result.file_id, file_type, result.file_name)
+            self.record(visitor_id, chat_id, [own, *piggyback])
+        return {"file_id": result.file_id, "file_name": result.file_name, "file_type": file_type}
+
+    def _find_event(self, visitor_id: str, name: str, key: str, value: str) -> tuple[str, dict]:
+        """An event of the visitor's current chat with event[key] == value, or LookupError."""
+        chat = self.store.get_chat(visitor_id)
+        if chat is None:
+            raise LookupError(value)
+        for _, event in reversed(self.store.read(chat["chat_id"])):
+            if event.get("event") == name and event.get(key) == value:
+                return chat["chat_id"], event
+        raise LookupError(value)
+
+    def open_file(self, visitor_id: str, file_id: str) -> tuple[requests.Response, dict]:
+        """A streamed download of a file shared in the visitor's current chat."""
+        chat_id, event = self._find_event(visitor_id, "chat_session_file", "file_id", file_id)
+        who = self.identity(visitor_id)
+        try:
+            return self.client.get_file(who, chat_id, file_id), event
+        finally:
+            self.save_identity(visitor_id, who)
+
+    def open_photo(self, visitor_id: str, party_id: str) -> requests.Response:
+        """A streamed photo of an agent who joined the visitor's current chat."""
+        chat_id, _ = self._find_event(visitor_id, "chat_session_party_joined", "party_id", party_id)
+        who = self.identity(visitor_id)
+        try:
+            return self.client.get_photo(who, chat_id, party_id)
+        finally:
+            self.save_identity(visitor_id, who)

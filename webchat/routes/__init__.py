@@ -1,0 +1,30 @@
+"""HTTP and WebSocket routes, kept thin: they translate between the web and the relay."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from ..visitor import set_visitor_cookie
+from . import api, pages, ws
+from .errors import api_error
+
+
+def init_app(app: Flask) -> None:
+    """Register every route, the visitor cookie hook and JSON errors for the API."""
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    ws.init_app(app)
+    app.after_request(set_visitor_cookie)
+
+    @app.errorhandler(413)
+    def too_large(_error: HTTPException):  # type: ignore[no-untyped-def]
+        return api_error(413, "too_large", "The file is larger than 25 MB.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        return api_error(
+            error.code or 500,
+            (error.name or "error").lower().replace(" ", "_"),
+            error.description or "",
+        )

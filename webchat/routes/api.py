@@ -1,0 +1,155 @@
+"""The HTTP API: availability, pre-chat parameters, files up and down, agent photos.
+
+Routes stay thin: read the request, call the relay, shape the answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import requests
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from ..relay import FrameError, Relay
+from ..servicepattern import UpstreamError
+from ..servicepattern.multipart import file_size
+from ..visitor import current_visitor
+from .errors import api_error
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+CHUNK = 64 * 1024
+
+
+def _relay() -> Relay:
+    return current_app.extensions["webchat.relay"]
+
+
+def clean_filename(name: str | None) -> str:
+    """A safe base name: no path, no control or quote characters, at most 150 characters."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C" and c not in '"<>|*?:')
+    name = name.strip(" .")[:150]
+    return name or "file"
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """RFC 6266: an ASCII fallback and the UTF-8 name, both from the cleaned name."""
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _upstream_failed(error: UpstreamError) -> Response:
+    if error.gone:
+        return api_error(404, "not_found", "No such file in your chat.")
+    if error.error_code == "5501" or error.status == 413:
+        return api_error(413, "too_large", "The file is larger than 25 MB.")
+    return api_error(502, "upstream", "The contact center is not answering. Please try again.")
+
+
+@bp.get("/availability")
+def availability() -> dict[str, str]:
+    """Whether chat is open, cached tenant-wide for a few seconds."""
+    return {"chat": _relay().availability.get()}
+
+
+@bp.get("/parameters")
+def parameters() -> dict[str, list]:
+    """The pre-chat fields of the scenario entry, cached tenant-wide."""
+    return {"parameters": _relay().parameters.get()}
+
+
+@bp.post("/files")
+def upload() -> Response | tuple[dict, int]:
+    """Stream a file to ServicePattern and share it in the visitor's chat."""
+    limit = current_app.config["WEBCHAT_MAX_UPLOAD"]
+    upload = request.files.get("file")
+    if upload is None:
+        return api_error(400, "no_file", "Send the file as multipart part `file`.")
+    size = file_size(upload.stream)
+    if size > limit:
+        return api_error(413, "too_large", "The file is larger than 25 MB.")
+    if size == 0:
+        return api_error(400, "empty_file", "The file is empty.")
+    mime = (upload.mimetype or "").lower()
+    mime = mime if MIME.match(mime) else "application/octet-stream"
+    try:
+        shared = _relay().share_file(
+            current_visitor(),
+            upload.stream,
+            size,
+            clean_filename(upload.filename),
+            mime,
+            request.headers.get("User-Agent"),
+        )
+    except FrameError as error:
+        return api_error(409, error.code, error.message)
+    except UpstreamError as error:
+        return _upstream_failed(error)
+    return shared, 200
+
+
+def _stream(upstream: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from upstream.iter_content(CHUNK)
+    finally:
+        upstream.close()
+
+
+@bp.get("/files/<file_id>")
+def download(file_id: str) -> Response:
+    """A file of the visitor's current chat, streamed; never rendered as a page of ours."""
+    if not ID.match(file_id):
+        return api_error(404, "not_found", "No such file in your chat.")
+    try:
+        upstream, event = _relay().open_file(current_visitor(), file_id)
+    except LookupError:
+        return api_error(404, "not_found", "No such file in your chat.")
+    except UpstreamError as error:
+        return _upstream_failed(error)
+    mime = (upstream.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    inline = mime in INLINE_TYPES
+    name = clean_filename(event.get("file_name") or file_id)
+    response = Response(stream_with_context(_stream(upstream)), status=200)
+    response.headers["Content-Type"] = mime if inline else "application/octet-stream"
+    response.headers["Content-Disposition"] = content_disposition(
+        "inline" if inline else "attachment", name
+    )
+    if upstream.headers.get("Content-Length", "").isdigit():
+        response.headers["Content-Length"] = upstream.headers["Content-Length"]
+    _private(response)
+    return response
+
+
+@bp.get("/photos/<party_id>")
+def photo(party_id: str) -> Response:
+    """An agent's photo from the visitor's current chat."""
+    if not ID.match(party_id):
+        return api_error(404, "not_found", "No such agent in your chat.")
+    try:
+        upstream = _relay().open_photo(current_visitor(), party_id)
+    except LookupError:
+        return api_error(404, "not_found", "No such agent in your chat.")
+    except UpstreamError as error:
+        return _upstream_failed(error)
+    mime = (upstream.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if mime not in INLINE_TYPES:
+        upstream.close()
+        return api_error(404, "not_found", "No photo for this agent.")
+    response = Response(stream_with_context(_stream(upstream)), status=200, mimetype=mime)
+    _private(response)
+    return response
+
+
+def _private(response: Response) -> None:
+    """Chat files are the visitor's own: never cached by others, never sniffed or scripted."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

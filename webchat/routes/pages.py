@@ -1,0 +1,37 @@
+"""The pages: demo host page, chat page, loader script, liveness."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, render_template, send_from_directory
+
+from ..visitor import current_visitor
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def demo() -> str:
+    """A plain company page with the widget embedded, as a customer's site would have it."""
+    return render_template("demo.html")
+
+
+@bp.get("/chat")
+def chat() -> str:
+    """The chat page shown inside the widget's iframe; it gives the visitor their cookie."""
+    current_visitor()
+    return render_template("chat.html")
+
+
+@bp.get("/widget.js", endpoint="widget_js")
+def widget_js() -> Response:
+    """The embed loader; cached briefly so a release reaches every site within minutes."""
+    response = send_from_directory(current_app.static_folder or "static", "widget.js")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness: answers without calling ServicePattern or the store."""
+    return {"status": "ok"}

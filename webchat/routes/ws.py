@@ -1,0 +1,62 @@
+"""The `/ws` chat channel, and the Origin check that must run before its handshake.
+
+flask-sock completes the WebSocket handshake before the view runs, so a foreign Origin is
+refused in `before_request`, while a 403 is still an ordinary HTTP answer.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, current_app, request
+from flask_sock import Sock
+
+from ..relay.session import SocketSession
+from ..visitor import read_visitor
+from .errors import api_error
+
+sock = Sock()
+
+
+def allowed_origins(app: Flask) -> set[str]:
+    """The configured origins, or else this server's own origin."""
+    configured = app.config["WEBCHAT_SETTINGS"].allowed_origins
+    return set(configured) if configured else {request.host_url.rstrip("/").lower()}
+
+
+def check_origin():  # type: ignore[no-untyped-def]
+    """before_request: only pages of allowed origins may open the chat socket."""
+    if request.path != "/ws":
+        return None
+    origin = (request.headers.get("Origin") or "").rstrip("/").lower()
+    if origin not in allowed_origins(current_app):
+        return api_error(403, "forbidden_origin", "This site may not open the chat.")
+    return None
+
+
+@sock.route("/ws", endpoint="chat_socket")
+def chat_socket(ws) -> None:  # type: ignore[no-untyped-def]
+    """One tab's socket; its visitor comes from the cookie (unknown cookie: a new visitor)."""
+    settings = current_app.config["WEBCHAT_SETTINGS"]
+    visitor_id = read_visitor(request, current_app) or secrets.token_hex(16)
+    SocketSession(
+        ws,
+        current_app.extensions["webchat.relay"],
+        visitor_id,
+        settings.max_message_chars,
+        request.headers.get("User-Agent"),
+    ).serve()
+
+
+def init_app(app: Flask) -> None:
+    """Bind the socket route and its Origin check to the app."""
+    settings = app.config["WEBCHAT_SETTINGS"]
+    app.config.setdefault(
+        "SOCK_SERVER_OPTIONS",
+        {
+            "ping_interval": settings.ws_ping_interval,
+            "max_message_size": settings.ws_max_frame_bytes,
+        },
+    )
+    app.before_request(check_origin)
+    sock.init_app(app)

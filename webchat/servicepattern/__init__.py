@@ -1,0 +1,7 @@
+"""The ServicePattern Mobile/Web API v1: client, tolerant parsing, errors, cookie jars."""
+
+from .client import Identity, ServicePatternClient, UploadResult
+from .errors import UpstreamError
+from .parse import ChatInfo
+
+__all__ = ["ChatInfo", "Identity", "ServicePatternClient", "UploadResult", "UpstreamError"]

@@ -1,0 +1,35 @@
+"""The one exception type that crosses the upstream boundary.
+
+Everything requests or ServicePattern can do wrong (refused connection, timeout, TLS failure,
+an HTTP error with an `error_code`, a body that is not the JSON we expect) becomes an
+UpstreamError, so the layers above handle one type and never show a stack trace to a browser.
+"""
+
+from __future__ import annotations
+
+
+class UpstreamError(Exception):
+    """A failed ServicePattern call: HTTP status (None when no answer came), error code, message."""
+
+    def __init__(self, message: str, status: int | None = None, error_code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_code = error_code
+
+    @property
+    def transient(self) -> bool:
+        """True when trying again later may succeed: no answer, 5xx, 429, garbage, busy poll."""
+        if self.status is None or self.status >= 500 or self.status in (408, 429):
+            return True
+        return self.error_code in ("5000", "5001", "5004", "5509", "5500", "5955")
+
+    @property
+    def gone(self) -> bool:
+        """True when the chat (or file, or party) no longer exists upstream."""
+        return self.status == 404 or self.error_code == "5005"
+
+    def __repr__(self) -> str:
+        return (
+            f"UpstreamError({self.message!r}, status={self.status}, error_code={self.error_code})"
+        )

@@ -1,0 +1,112 @@
+"""Settings read once from the environment, validated, and frozen.
+
+A missing or malformed required value stops start-up with one line naming the variable,
+so an operator sees the mistake at deploy time, not on the first visitor's chat.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application reads from its environment."""
+
+    sp_api_url: str | None = None
+    sp_tenant_url: str = ""
+    sp_app_id: str = ""
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    allowed_origins: tuple[str, ...] = ()
+    store_url: str = "memory://"
+    max_message_chars: int = 4000
+    ws_max_frame_bytes: int = 1024 * 1024
+    ws_ping_interval: float = 25.0
+    availability_ttl: float = 5.0
+    parameters_ttl: float = 60.0
+    poll_timeout: float = 30.0
+    call_timeout: float = 10.0
+    connect_timeout: float = 5.0
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+
+    @property
+    def demo(self) -> bool:
+        """Without an upstream address the built-in simulator stands in for ServicePattern."""
+        return self.sp_api_url is None
+
+    def with_upstream(self, api_url: str, tenant_url: str, app_id: str) -> Settings:
+        """The same settings pointed at a (simulated) upstream, as demo mode does at start."""
+        return replace(self, sp_api_url=api_url, sp_tenant_url=tenant_url, sp_app_id=app_id)
+
+
+def _origin(value: str, name: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise SettingsError(f"{name}: {value!r} is not an origin like https://www.example.com")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _number(env: Mapping[str, str], name: str, default: float, cast: type = float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a number") from None
+    if value <= 0:
+        raise SettingsError(f"{name}: must be greater than zero, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from `env` (default: os.environ); raise SettingsError naming the culprit."""
+    env = os.environ if env is None else env
+    api_url = (env.get("SP_API_URL") or "").strip() or None
+    tenant = (env.get("SP_TENANT_URL") or "").strip()
+    app_id = (env.get("SP_APP_ID") or "").strip()
+    secret = env.get("SECRET_KEY") or ""
+    if api_url is not None:
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"SP_API_URL: {api_url!r} is not an http(s) URL")
+        api_url = api_url.rstrip("/")
+        if not tenant:
+            raise SettingsError("SP_TENANT_URL: required when SP_API_URL is set")
+        if not app_id:
+            raise SettingsError("SP_APP_ID: required when SP_API_URL is set")
+        if '"' in app_id or "," in app_id:
+            raise SettingsError("SP_APP_ID: must not contain quotes or commas")
+        if not secret:
+            raise SettingsError("SECRET_KEY: required when SP_API_URL is set")
+    if secret and len(secret) < 16:
+        raise SettingsError("SECRET_KEY: must be at least 16 characters")
+    origins = tuple(
+        _origin(item, "ALLOWED_ORIGINS") for item in (env.get("ALLOWED_ORIGINS") or "").split()
+    )
+    store_url = (env.get("STORE_URL") or "memory://").strip()
+    if urlsplit(store_url).scheme not in ("memory", "redis", "rediss"):
+        raise SettingsError(f"STORE_URL: {store_url!r} must start with memory:// or redis://")
+    values: dict = {
+        "sp_api_url": api_url,
+        "sp_tenant_url": tenant,
+        "sp_app_id": app_id,
+        "allowed_origins": origins,
+        "store_url": store_url,
+        "max_message_chars": int(_number(env, "MAX_MESSAGE_CHARS", 4000, int)),
+        "poll_timeout": _number(env, "SP_POLL_TIMEOUT", 30.0),
+        "call_timeout": _number(env, "SP_CALL_TIMEOUT", 10.0),
+    }
+    if secret:
+        values["secret_key"] = secret
+    return Settings(**values)

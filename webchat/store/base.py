@@ -1,0 +1,104 @@
+"""The store interface: what the relay and routes need to remember, whoever keeps it.
+
+One process keeps it in memory (`memory://`); many processes share Redis (`redis://`, its own
+issue). Everything a visitor or chat needs across requests, sockets and restarts lives here:
+the visitor's ServicePattern cookies and chat pointer, each chat's numbered event log, which
+sends were already posted, the lease that lets exactly one poller run per chat, and the live
+fan-out of new events to every socket of the visitor.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+Entry = tuple[int, dict[str, Any]]
+Message = dict[str, Any]
+Listener = Callable[[Message], None]
+
+
+class Store(ABC):
+    """Abstract store; see MemoryStore for the reference semantics."""
+
+    # -- visitors ----------------------------------------------------------------------
+
+    @abstractmethod
+    def get_cookies(self, visitor_id: str) -> list[dict[str, Any]]:
+        """The visitor's ServicePattern cookies as plain data (empty for a new visitor)."""
+
+    @abstractmethod
+    def merge_cookies(self, visitor_id: str, cookies: list[dict[str, Any]]) -> None:
+        """Add or replace cookies by (domain, path, name); others stay as they are."""
+
+    @abstractmethod
+    def get_chat(self, visitor_id: str) -> dict[str, Any] | None:
+        """The visitor's current chat: {chat_id, state, ewt, ended}, or None."""
+
+    @abstractmethod
+    def set_chat(self, visitor_id: str, chat: dict[str, Any]) -> None:
+        """Point the visitor at a chat (a new one, or an update of the current one)."""
+
+    @abstractmethod
+    def chat_owner(self, chat_id: str) -> str | None:
+        """The visitor a chat belongs to, or None if unknown here."""
+
+    # -- event log -----------------------------------------------------------------------
+
+    @abstractmethod
+    def append(
+        self, chat_id: str, events: list[dict[str, Any]], keys: list[str | None]
+    ) -> list[Entry]:
+        """Number and store events, skipping any whose key is already in this chat's log.
+
+        Returns the entries actually appended, in order, and publishes them to the owner.
+        """
+
+    @abstractmethod
+    def read(self, chat_id: str, after: int = 0) -> list[Entry]:
+        """Entries with seq > after, in order."""
+
+    @abstractmethod
+    def last_seq(self, chat_id: str) -> int:
+        """The newest seq of the chat's log, 0 when it has none."""
+
+    @abstractmethod
+    def finish_chat(self, chat_id: str, ttl: float) -> None:
+        """The chat ended: keep its log for `ttl` seconds more (transcripts), then forget it."""
+
+    # -- sends -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def was_sent(self, chat_id: str, send_id: str) -> bool:
+        """True when a send with this id already reached ServicePattern."""
+
+    @abstractmethod
+    def mark_sent(self, chat_id: str, send_id: str) -> None:
+        """Remember that this send reached ServicePattern, so a resend is not posted again."""
+
+    # -- lease -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def acquire_lease(self, chat_id: str, holder: str, ttl: float) -> bool:
+        """Take or renew the right to poll a chat; False while another holder's lease is live."""
+
+    @abstractmethod
+    def release_lease(self, chat_id: str, holder: str) -> None:
+        """Give the lease back early (only if still ours)."""
+
+    # -- fan-out ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def subscribe(self, visitor_id: str, listener: Listener) -> None:
+        """Call `listener(message)` for every message published to this visitor."""
+
+    @abstractmethod
+    def unsubscribe(self, visitor_id: str, listener: Listener) -> None:
+        """Stop calling a listener; unknown listeners are ignored."""
+
+    @abstractmethod
+    def publish(self, visitor_id: str, message: Message) -> None:
+        """Deliver a message to every listener of the visitor, in this process or any other."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and threads."""

@@ -1,0 +1,178 @@
+"""The in-process store: the default for one process, and the reference semantics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..servicepattern.cookies import cookie_key
+from .base import Entry, Listener, Message, Store
+
+log = logging.getLogger(__name__)
+
+VISITOR_TTL = 24 * 3600.0
+
+
+@dataclass
+class _Visitor:
+    cookies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    chat: dict[str, Any] | None = None
+    seen: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Log:
+    entries: list[Entry] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    sent: set[str] = field(default_factory=set)
+    expires: float | None = None
+
+
+class MemoryStore(Store):
+    """Dicts under one lock; listeners are called in the publishing thread, outside the lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._visitors: dict[str, _Visitor] = {}
+        self._owners: dict[str, str] = {}
+        self._logs: dict[str, _Log] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._chat_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    def _visitor(self, visitor_id: str) -> _Visitor:
+        visitor = self._visitors.get(visitor_id)
+        if visitor is None:
+            visitor = self._visitors[visitor_id] = _Visitor()
+        visitor.seen = time.monotonic()
+        return visitor
+
+    def get_cookies(self, visitor_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            visitor = self._visitors.get(visitor_id)
+            return [dict(c) for c in visitor.cookies.values()] if visitor else []
+
+    def merge_cookies(self, visitor_id: str, cookies: list[dict[str, Any]]) -> None:
+        with self._lock:
+            jar = self._visitor(visitor_id).cookies
+            for cookie in cookies:
+                jar[cookie_key(cookie)] = dict(cookie)
+
+    def get_chat(self, visitor_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            visitor = self._visitors.get(visitor_id)
+            return dict(visitor.chat) if visitor and visitor.chat else None
+
+    def set_chat(self, visitor_id: str, chat: dict[str, Any]) -> None:
+        with self._lock:
+            self._visitor(visitor_id).chat = dict(chat)
+            self._owners[chat["chat_id"]] = visitor_id
+
+    def chat_owner(self, chat_id: str) -> str | None:
+        with self._lock:
+            return self._owners.get(chat_id)
+
+    def append(
+        self, chat_id: str, events: list[dict[str, Any]], keys: list[str | None]
+    ) -> list[Entry]:
+        # One lock per chat keeps append-then-publish in order for that chat's listeners.
+        with self._chat_locks[chat_id]:
+            with self._lock:
+                chat_log = self._logs.setdefault(chat_id, _Log())
+                added: list[Entry] = []
+                for event, key in zip(events, keys, strict=True):
+                    if key is not None:
+                        if key in chat_log.keys:
+                            continue
+                        chat_log.keys.add(key)
+                    entry = (len(chat_log.entries) + 1, event)
+                    chat_log.entries.append(entry)
+                    added.append(entry)
+                owner = self._owners.get(chat_id)
+            if added and owner is not None:
+                self.publish(owner, {"kind": "events", "chat_id": chat_id, "entries": added})
+            return added
+
+    def read(self, chat_id: str, after: int = 0) -> list[Entry]:
+        with self._lock:
+            chat_log = self._logs.get(chat_id)
+            return list(chat_log.entries[max(after, 0) :]) if chat_log else []
+
+    def last_seq(self, chat_id: str) -> int:
+        with self._lock:
+            chat_log = self._logs.get(chat_id)
+            return len(chat_log.entries) if chat_log else 0
+
+    def finish_chat(self, chat_id: str, ttl: float) -> None:
+        with self._lock:
+            self._logs.setdefault(chat_id, _Log()).expires = time.monotonic() + ttl
+            self._leases.pop(chat_id, None)
+        self.sweep()
+
+    def sweep(self) -> None:
+        """Forget expired logs and long-idle visitors, so memory stays bounded."""
+        now = time.monotonic()
+        with self._lock:
+            for chat_id in [c for c, lg in self._logs.items() if lg.expires and lg.expires < now]:
+                del self._logs[chat_id]
+                self._chat_locks.pop(chat_id, None)
+                owner = self._owners.pop(chat_id, None)
+                visitor = self._visitors.get(owner) if owner else None
+                if visitor and visitor.chat and visitor.chat.get("chat_id") == chat_id:
+                    visitor.chat = None
+            idle = [
+                v
+                for v, rec in self._visitors.items()
+                if now - rec.seen > VISITOR_TTL and not self._listeners.get(v)
+            ]
+            for visitor_id in idle:
+                del self._visitors[visitor_id]
+
+    def was_sent(self, chat_id: str, send_id: str) -> bool:
+        with self._lock:
+            chat_log = self._logs.get(chat_id)
+            return bool(chat_log and send_id in chat_log.sent)
+
+    def mark_sent(self, chat_id: str, send_id: str) -> None:
+        with self._lock:
+            self._logs.setdefault(chat_id, _Log()).sent.add(send_id)
+
+    def acquire_lease(self, chat_id: str, holder: str, ttl: float) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            current = self._leases.get(chat_id)
+            if current and current[0] != holder and current[1] > now:
+                return False
+            self._leases[chat_id] = (holder, now + ttl)
+            return True
+
+    def release_lease(self, chat_id: str, holder: str) -> None:
+        with self._lock:
+            current = self._leases.get(chat_id)
+            if current and current[0] == holder:
+                del self._leases[chat_id]
+
+    def subscribe(self, visitor_id: str, listener: Listener) -> None:
+        with self._lock:
+            self._listeners[visitor_id].append(listener)
+
+    def unsubscribe(self, visitor_id: str, listener: Listener) -> None:
+        with self._lock:
+            listeners = self._listeners.get(visitor_id)
+            if listeners and listener in listeners:
+                listeners.remove(listener)
+            if listeners is not None and not listeners:
+                del self._listeners[visitor_id]
+
+    def publish(self, visitor_id: str, message: Message) -> None:
+        with self._lock:
+            listeners = list(self._listeners.get(visitor_id, ()))
+        for listener in listeners:
+            try:
+                listener(message)
+            except Exception:  # a broken socket must not stop the others
+                log.exception("listener failed")
