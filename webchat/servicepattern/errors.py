@@ -19,8 +19,8 @@ class UpstreamError(Exception):
 
     @property
     def transient(self) -> bool:
-        """True when trying again later may succeed: no answer, 5xx, 429, garbage, busy poll."""
-        if self.status is None or self.status >= 500 or self.status in (408, 429):
+        """True when trying again may succeed: no answer, 5xx, 429, garbage in a 200, busy poll."""
+        if self.status is None or self.status >= 500 or self.status in (200, 408, 429):
             return True
         return self.error_code in ("5000", "5001", "5004", "5509", "5500", "5955")
 
