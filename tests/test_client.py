@@ -21,8 +21,11 @@ def stub():
 @pytest.fixture
 def client(stub):
     client = ServicePatternClient(
-        stub.url, "tenant.example.com", "0123456789abcdef0123456789abcdef",
-        call_timeout=2, poll_timeout=2,
+        stub.url,
+        "tenant.example.com",
+        "0123456789abcdef0123456789abcdef",
+        call_timeout=2,
+        poll_timeout=2,
     )
     yield client
     client.close()
@@ -38,7 +41,8 @@ def test_every_call_has_header_tenant_and_timeout(stub, client):
         assert seen.query["timestamp"][0].isdigit()
         assert "Cookie" not in seen.headers
     assert [s.path for s in stub.seen] == [
-        "/clientweb/api/v1/availability", "/clientweb/api/v1/parameters"
+        "/clientweb/api/v1/availability",
+        "/clientweb/api/v1/parameters",
     ]
 
 
@@ -56,7 +60,9 @@ def test_request_chat_sends_body_and_keeps_every_cookie(stub, client):
     info = client.request_chat(who, {"first_name": "Ann"}, phone_number="555", from_="Ann")
     assert (info.chat_id, info.ewt, info.is_new_chat) == ("c1", 12, True)
     assert json.loads(stub.seen[0].body) == {
-        "parameters": {"first_name": "Ann"}, "phone_number": "555", "from": "Ann"
+        "parameters": {"first_name": "Ann"},
+        "phone_number": "555",
+        "from": "Ann",
     }
     assert stub.seen[0].headers["Content-Type"].startswith("application/json")
     assert who.cookies_changed
@@ -105,7 +111,9 @@ def test_errors_become_upstream_error(stub, client, answer, status, code, gone):
 
 
 def test_unreachable_and_slow_upstream_are_upstream_errors():
-    client = ServicePatternClient("http://127.0.0.1:9/clientweb/api/v1", "t", "a", connect_timeout=1)
+    client = ServicePatternClient(
+        "http://127.0.0.1:9/clientweb/api/v1", "t", "a", connect_timeout=1
+    )
     with pytest.raises(UpstreamError) as info:
         client.check_availability()
     assert info.value.status is None and info.value.transient
@@ -119,8 +127,11 @@ def test_active_chat_none_on_404(stub, client):
 
 def test_history_and_poll_parse_events(stub, client):
     stub.answers = [
-        Canned(200, '{"events": [{"event": "chat_session_message", "msg": "a", '
-                    '"timestamp": "1700000000"}]}'),
+        Canned(
+            200,
+            '{"events": [{"event": "chat_session_message", "msg": "a", '
+            '"timestamp": "1700000000"}]}',
+        ),
         Canned(200, ""),
     ]
     assert client.get_chat_history(Identity(), "c")[0]["msg"] == "a"

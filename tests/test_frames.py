@@ -27,21 +27,51 @@ def frame(**data):
         (frame(type="send", id="x" * 101, event={}), "invalid_frame"),
         (frame(type="send", id="1", event="hi"), "invalid_event"),
         (frame(type="send", id="1", event={"event": "chat_session_party_joined"}), "unknown_event"),
-        (frame(type="send", id="1", event={"event": "chat_session_file", "file_id": "x"}),
-         "unknown_event"),
-        (frame(type="send", id="1", event={"event": "chat_session_message", "msg": "  "}),
-         "invalid_event"),
-        (frame(type="send", id="1", event={"event": "chat_session_message", "msg": 5}),
-         "invalid_event"),
-        (frame(type="send", id="1", event={"event": "chat_session_message", "msg": "x" * 101}),
-         "too_long"),
-        (frame(type="send", id="1", event={"event": "chat_session_location", "latitude": 91,
-                                           "longitude": 0}), "invalid_event"),
-        (frame(type="send", id="1", event={"event": "chat_session_location", "latitude": 1,
-                                           "longitude": 2, "url": "javascript:alert(1)"}),
-         "invalid_event"),
-        (frame(type="send", id="1", event={"event": "chat_session_form_data",
-                                           "form_request_id": "1", "data": []}), "invalid_event"),
+        (
+            frame(type="send", id="1", event={"event": "chat_session_file", "file_id": "x"}),
+            "unknown_event",
+        ),
+        (
+            frame(type="send", id="1", event={"event": "chat_session_message", "msg": "  "}),
+            "invalid_event",
+        ),
+        (
+            frame(type="send", id="1", event={"event": "chat_session_message", "msg": 5}),
+            "invalid_event",
+        ),
+        (
+            frame(type="send", id="1", event={"event": "chat_session_message", "msg": "x" * 101}),
+            "too_long",
+        ),
+        (
+            frame(
+                type="send",
+                id="1",
+                event={"event": "chat_session_location", "latitude": 91, "longitude": 0},
+            ),
+            "invalid_event",
+        ),
+        (
+            frame(
+                type="send",
+                id="1",
+                event={
+                    "event": "chat_session_location",
+                    "latitude": 1,
+                    "longitude": 2,
+                    "url": "javascript:alert(1)",
+                },
+            ),
+            "invalid_event",
+        ),
+        (
+            frame(
+                type="send",
+                id="1",
+                event={"event": "chat_session_form_data", "form_request_id": "1", "data": []},
+            ),
+            "invalid_event",
+        ),
         (frame(type="start", parameters={"a": 1}), "invalid_frame"),
         (frame(type="start", parameters=[1]), "invalid_frame"),
     ],
@@ -61,38 +91,91 @@ def test_send_error_keeps_the_frame_id():
 
 
 def test_message_is_rebuilt_from_allowed_fields_only():
-    raw = frame(type="send", id="u1", event={"event": "chat_session_message", "msg": "<b>hi</b>",
-                                             "party_id": "someone-else", "extra": 1})
+    raw = frame(
+        type="send",
+        id="u1",
+        event={
+            "event": "chat_session_message",
+            "msg": "<b>hi</b>",
+            "party_id": "someone-else",
+            "extra": 1,
+        },
+    )
     parsed = parse_frame(raw, 100)
     assert parsed.id == "u1"
     assert parsed.event == {"event": "chat_session_message", "msg": "<b>hi</b>"}
 
 
 def test_other_client_events():
-    loc = parse_frame(frame(type="send", id="1", event={
-        "event": "chat_session_location", "latitude": "52.5", "longitude": 13.4,
-        "url": "https://maps.example/?q=1"}), 100).event
-    assert loc == {"event": "chat_session_location", "latitude": "52.500000",
-                   "longitude": "13.400000", "url": "https://maps.example/?q=1"}
-    form = parse_frame(frame(type="send", id="2", event={
-        "event": "chat_session_form_data", "form_request_id": 7, "form_name": "survey",
-        "data": {"score": 5, "comment": "ok"}}), 100).event
+    loc = parse_frame(
+        frame(
+            type="send",
+            id="1",
+            event={
+                "event": "chat_session_location",
+                "latitude": "52.5",
+                "longitude": 13.4,
+                "url": "https://maps.example/?q=1",
+            },
+        ),
+        100,
+    ).event
+    assert loc == {
+        "event": "chat_session_location",
+        "latitude": "52.500000",
+        "longitude": "13.400000",
+        "url": "https://maps.example/?q=1",
+    }
+    form = parse_frame(
+        frame(
+            type="send",
+            id="2",
+            event={
+                "event": "chat_session_form_data",
+                "form_request_id": 7,
+                "form_name": "survey",
+                "data": {"score": 5, "comment": "ok"},
+            },
+        ),
+        100,
+    ).event
     assert form["form_request_id"] == "7" and form["data"] == {"score": "5", "comment": "ok"}
-    nav = parse_frame(frame(type="send", id="3", event={
-        "event": "chat_session_navigation", "page": "https://shop.example/cart"}), 100).event
-    assert nav == {"event": "chat_session_navigation", "page": "https://shop.example/cart",
-                   "title": ""}
-    for name in ("chat_session_typing", "chat_session_not_typing", "chat_session_end",
-                 "chat_session_disconnect"):
+    nav = parse_frame(
+        frame(
+            type="send",
+            id="3",
+            event={"event": "chat_session_navigation", "page": "https://shop.example/cart"},
+        ),
+        100,
+    ).event
+    assert nav == {
+        "event": "chat_session_navigation",
+        "page": "https://shop.example/cart",
+        "title": "",
+    }
+    for name in (
+        "chat_session_typing",
+        "chat_session_not_typing",
+        "chat_session_end",
+        "chat_session_disconnect",
+    ):
         assert parse_frame(frame(type="send", id="4", event={"event": name}), 100).event == {
-            "event": name}
+            "event": name
+        }
 
 
 def test_hello_start_ping():
     assert parse_frame(frame(type="ping"), 10).type == "ping"
     hello = parse_frame(frame(type="hello", after=12, chat_id="c"), 10)
     assert (hello.after, hello.chat_id) == (12, "c")
-    start = parse_frame(frame(type="start", parameters={"first_name": " Ann "},
-                              phone_number=" 555 ", **{"from": "Ann"}), 10)
+    start = parse_frame(
+        frame(
+            type="start",
+            parameters={"first_name": " Ann "},
+            phone_number=" 555 ",
+            **{"from": "Ann"},
+        ),
+        10,
+    )
     assert start.parameters == {"first_name": "Ann"}
     assert (start.phone_number, start.from_) == ("555", "Ann")

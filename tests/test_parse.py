@@ -39,7 +39,16 @@ def test_timestamp_seconds_or_milliseconds(raw, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("20", 20), (20, 20), ("20.6", 21), (0, 0), ("", None), (None, None), ("-1", None), ([], None)],
+    [
+        ("20", 20),
+        (20, 20),
+        ("20.6", 21),
+        (0, 0),
+        ("", None),
+        (None, None),
+        ("-1", None),
+        ([], None),
+    ],
 )
 def test_ewt_string_or_number(raw, expected):
     assert parse_ewt(raw) == expected
@@ -101,8 +110,13 @@ def test_events_are_normalized_and_non_events_dropped():
     events = parse_events(
         {
             "events": [
-                {"event": "chat_session_message", "msg": "hi", "timestamp": 1613472342000,
-                 "party_id": 7, "msg_id": 3},
+                {
+                    "event": "chat_session_message",
+                    "msg": "hi",
+                    "timestamp": 1613472342000,
+                    "party_id": 7,
+                    "msg_id": 3,
+                },
                 {"event": "chat_session_status", "state": "queued", "ewt": "15"},
                 {"no": "event"},
                 "junk",
@@ -113,7 +127,9 @@ def test_events_are_normalized_and_non_events_dropped():
         200,
     )
     assert [e["event"] for e in events] == [
-        "chat_session_message", "chat_session_status", "chat_session_future_thing",
+        "chat_session_message",
+        "chat_session_status",
+        "chat_session_future_thing",
         "chat_session_file",
     ]
     assert events[0]["timestamp"] == "1613472342"

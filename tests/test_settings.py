@@ -23,7 +23,9 @@ def test_demo_mode_without_upstream():
 
 
 def test_production_values():
-    settings = load_settings({**GOOD, "ALLOWED_ORIGINS": "https://Shop.example.com http://a.b:8080"})
+    settings = load_settings(
+        {**GOOD, "ALLOWED_ORIGINS": "https://Shop.example.com http://a.b:8080"}
+    )
     assert not settings.demo
     assert settings.sp_api_url == "https://bp.example.com:9443/clientweb/api/v1"
     assert settings.allowed_origins == ("https://shop.example.com", "http://a.b:8080")
@@ -54,7 +56,11 @@ def test_bad_values_name_the_variable(change, name):
 def test_wsgi_stops_with_one_line():
     env = {"SP_API_URL": "https://x.example/clientweb/api/v1", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
-        [sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", "import wsgi"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert result.returncode == 2

@@ -8,10 +8,17 @@ from webchat.store import MemoryStore, open_store
 def test_cookies_merge_by_domain_path_name():
     store = MemoryStore()
     store.merge_cookies("v", [{"name": "A", "value": "1", "domain": "h", "path": "/"}])
-    store.merge_cookies("v", [{"name": "B", "value": "2", "domain": "h", "path": "/"},
-                              {"name": "A", "value": "3", "domain": "h", "path": "/"}])
-    assert sorted((c["name"], c["value"]) for c in store.get_cookies("v")) == [("A", "3"),
-                                                                                ("B", "2")]
+    store.merge_cookies(
+        "v",
+        [
+            {"name": "B", "value": "2", "domain": "h", "path": "/"},
+            {"name": "A", "value": "3", "domain": "h", "path": "/"},
+        ],
+    )
+    assert sorted((c["name"], c["value"]) for c in store.get_cookies("v")) == [
+        ("A", "3"),
+        ("B", "2"),
+    ]
     assert store.get_cookies("other") == []
 
 
