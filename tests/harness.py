@@ -1,0 +1,184 @@
+"""Real parts for integration tests: the simulator, our server under gunicorn, browser-like tabs.
+
+A `Visitor` is one browser: a cookie jar (from loading /chat) shared by its `Tab`s, each a real
+WebSocket to /ws with the browser's Origin. Tabs keep every frame they receive, so tests wait
+for a frame (an event, never a sleep) and then assert on the whole sequence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+import websocket
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_ID = "0123456789abcdef0123456789abcdef"
+TENANT = "tenant.example.com"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """Our app under real gunicorn (gthread), pointed at an upstream URL."""
+
+    def __init__(self, upstream: str, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "SP_API_URL": upstream,
+            "SP_TENANT_URL": TENANT,
+            "SP_APP_ID": APP_ID,
+            "SECRET_KEY": "integration-test-secret-" + uuid.uuid4().hex,
+            "SP_POLL_TIMEOUT": "10",
+            "SP_CALL_TIMEOUT": "3",
+            "MAX_MESSAGE_CHARS": "2000",
+            **(extra_env or {}),
+        }
+        self.log = open(ROOT / "test-artifacts" / f"gunicorn-{self.port}.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "64", "-w", "1",
+             "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "2", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.05)  # the port is not open yet: nothing to wait on but time
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+class Tab:
+    """One browser tab: a WebSocket to /ws that records every frame it receives."""
+
+    def __init__(self, visitor: Visitor, origin: str | None = None) -> None:
+        self.visitor = visitor
+        self.frames: list[dict[str, Any]] = []
+        cookie = "; ".join(f"{c.name}={c.value}" for c in visitor.http.cookies)
+        self.ws = websocket.create_connection(
+            visitor.base.replace("http", "ws", 1) + "/ws",
+            origin=origin or visitor.base,
+            header=[f"User-Agent: {visitor.user_agent}"],
+            cookie=cookie or None,
+            timeout=10,
+        )
+
+    def send(self, frame: dict[str, Any] | str | bytes) -> None:
+        if isinstance(frame, bytes):
+            self.ws.send_binary(frame)
+        else:
+            self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    def wait(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10) -> dict:
+        """The first frame (already received or arriving) that matches, else AssertionError."""
+        for frame in self.frames:
+            if predicate(frame):
+                return frame
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.ws.settimeout(left)
+            try:
+                raw = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                break
+            frame = json.loads(raw)
+            self.frames.append(frame)
+            if predicate(frame):
+                return frame
+        raise AssertionError(f"no matching frame within {timeout}s; got {self.frames[-8:]}")
+
+    def wait_type(self, kind: str, timeout: float = 10, **fields: Any) -> dict:
+        return self.wait(
+            lambda f: f.get("type") == kind and all(f.get(k) == v for k, v in fields.items()),
+            timeout,
+        )
+
+    def wait_event(self, name: str, timeout: float = 10, **fields: Any) -> dict:
+        return self.wait(
+            lambda f: f.get("type") == "event"
+            and f["event"].get("event") == name
+            and all(f["event"].get(k) == v for k, v in fields.items()),
+            timeout,
+        )
+
+    def hello(self, after: int = 0, chat_id: str | None = None) -> dict:
+        self.send({"type": "hello", "after": after, "chat_id": chat_id})
+        return self.wait_type("state")
+
+    def events(self) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f.get("type") == "event"]
+
+    def seqs(self) -> list[int]:
+        return [f["seq"] for f in self.events()]
+
+    def say(self, text: str, send_id: str | None = None) -> str:
+        send_id = send_id or uuid.uuid4().hex
+        self.send({"type": "send", "id": send_id,
+                   "event": {"event": "chat_session_message", "msg": text}})
+        return send_id
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+class Visitor:
+    """One browser: loads /chat for its cookie, then opens tabs that share it."""
+
+    def __init__(self, base: str, user_agent: str = "Mozilla/5.0 (X11; Linux) TestBrowser/1.0"):
+        self.base = base
+        self.user_agent = user_agent
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = user_agent
+        response = self.http.get(base + "/chat", timeout=10)
+        assert response.status_code == 200
+        self.tabs: list[Tab] = []
+
+    def tab(self, origin: str | None = None) -> Tab:
+        tab = Tab(self, origin)
+        self.tabs.append(tab)
+        return tab
+
+    def start_chat(self, tab: Tab, **parameters: str) -> dict:
+        """hello, start, and wait for the agent's greeting."""
+        tab.hello()
+        tab.send({"type": "start", "parameters": parameters})
+        state = tab.wait(lambda f: f.get("type") == "state" and f.get("chat") is not None)
+        tab.wait_event("chat_session_message", timeout=10)
+        return state["chat"]
+
+    def close(self) -> None:
+        for tab in self.tabs:
+            try:
+                tab.close()
+            except Exception:  # already closed by the server
+                pass
+        self.http.close()
