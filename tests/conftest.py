@@ -11,8 +11,15 @@ from webchat.simulator import SimConfig, Simulator, SimulatorServer
 
 
 def fast_config(**changes) -> SimConfig:
-    return SimConfig(app_id=APP_ID, tenant_url=TENANT, poll_hold=1.0, join_delay=0.05,
-                     typing_delay=0.02, reply_delay=0.05, **changes)
+    return SimConfig(
+        app_id=APP_ID,
+        tenant_url=TENANT,
+        poll_hold=1.0,
+        join_delay=0.05,
+        typing_delay=0.02,
+        reply_delay=0.05,
+        **changes,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -52,9 +52,26 @@ class ServerProcess:
         }
         self.log = open(ROOT / "test-artifacts" / f"gunicorn-{self.port}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "64", "-w", "1",
-             "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "2", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-k",
+                "gthread",
+                "--threads",
+                "64",
+                "-w",
+                "1",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--graceful-timeout",
+                "2",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -124,9 +141,11 @@ class Tab:
 
     def wait_event(self, name: str, timeout: float = 10, **fields: Any) -> dict:
         return self.wait(
-            lambda f: f.get("type") == "event"
-            and f["event"].get("event") == name
-            and all(f["event"].get(k) == v for k, v in fields.items()),
+            lambda f: (
+                f.get("type") == "event"
+                and f["event"].get("event") == name
+                and all(f["event"].get(k) == v for k, v in fields.items())
+            ),
             timeout,
         )
 
@@ -142,8 +161,9 @@ class Tab:
 
     def say(self, text: str, send_id: str | None = None) -> str:
         send_id = send_id or uuid.uuid4().hex
-        self.send({"type": "send", "id": send_id,
-                   "event": {"event": "chat_session_message", "msg": text}})
+        self.send(
+            {"type": "send", "id": send_id, "event": {"event": "chat_session_message", "msg": text}}
+        )
         return send_id
 
     def close(self) -> None:

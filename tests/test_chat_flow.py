@@ -8,8 +8,14 @@ def test_whole_chat(visitor, sim):
     tab = v.tab()
     state = tab.hello()
     assert state["chat"] is None and state["availability"] == "available"
-    tab.send({"type": "start", "parameters": {"first_name": "Ann", "email": "ann@example.com"},
-              "phone_number": "+15550100", "from": "Ann"})
+    tab.send(
+        {
+            "type": "start",
+            "parameters": {"first_name": "Ann", "email": "ann@example.com"},
+            "phone_number": "+15550100",
+            "from": "Ann",
+        }
+    )
     chat = tab.wait(lambda f: f["type"] == "state" and f["chat"] is not None)["chat"]
     chat_id = chat["chat_id"]
     record = sim.chat(chat_id)
@@ -22,11 +28,17 @@ def test_whole_chat(visitor, sim):
     tab.wait_type("ack", id=sent)
     own = tab.wait_event("chat_session_message", msg_id=sent)["event"]
     assert own["party_id"] == chat_id and own["msg"] == "Where is my order?"
-    reply = tab.wait(lambda f: f["type"] == "event" and "Where is my order?" in
-                     f["event"].get("msg", "") and f["event"]["party_id"] != chat_id)
+    reply = tab.wait(
+        lambda f: (
+            f["type"] == "event"
+            and "Where is my order?" in f["event"].get("msg", "")
+            and f["event"]["party_id"] != chat_id
+        )
+    )
     assert reply["seq"] > tab.wait_event("chat_session_message", msg_id=sent)["seq"]
-    assert [e["msg"] for e in sim.chat(chat_id).client_events
-            if e["event"] == "chat_session_message"] == ["Where is my order?"]
+    assert [
+        e["msg"] for e in sim.chat(chat_id).client_events if e["event"] == "chat_session_message"
+    ] == ["Where is my order?"]
     end_id = "end-1"
     tab.send({"type": "send", "id": end_id, "event": {"event": "chat_session_end"}})
     tab.wait_type("ack", id=end_id)
@@ -34,8 +46,9 @@ def test_whole_chat(visitor, sim):
     seqs = tab.seqs()
     assert seqs == list(range(1, len(seqs) + 1))
     assert sim.wait_for(lambda: sim.polls_in_flight(chat_id) == 0, 5)
-    tab.send({"type": "send", "id": "late", "event": {"event": "chat_session_message",
-                                                       "msg": "hello?"}})
+    tab.send(
+        {"type": "send", "id": "late", "event": {"event": "chat_session_message", "msg": "hello?"}}
+    )
     assert tab.wait_type("error", id="late")["code"] == "chat_ended"
 
 

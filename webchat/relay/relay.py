@@ -208,13 +208,16 @@ class Relay:
         with self._lock:
             return [c for c, p in self._pollers.items() if p.is_alive()]
 
-    def close(self) -> None:
-        """Stop every loop (each ends after its current poll); no new ones start."""
+    def close(self, wait: float = 0.0) -> None:
+        """Stop every loop; each ends after its current poll, waited for up to `wait` s."""
         with self._lock:
             self._closed = True
             pollers = list(self._pollers.values())
         for poller in pollers:
             poller.stopping.set()
+        deadline = time.monotonic() + wait
+        for poller in pollers:
+            poller.join(max(0.0, deadline - time.monotonic()))
 
     # -- sending ---------------------------------------------------------------------------
 

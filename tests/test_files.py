@@ -1,0 +1,116 @@
+"""Files both ways, streamed through the server, and only ever to their owner."""
+
+from __future__ import annotations
+
+import os
+
+import requests
+
+PNG = bytes.fromhex("89504e470d0a1a0a") + os.urandom(2000)
+
+
+def test_upload_is_shared_and_downloadable_by_the_owner_only(visitor, server, sim):
+    v = visitor()
+    tab = v.tab()
+    chat = v.start_chat(tab)
+    payload = os.urandom(300_000)
+    response = v.http.post(
+        server.url + "/api/files",
+        files={"file": ("../../etc/report<1>.pdf", payload, "application/pdf")},
+    )
+    assert response.status_code == 200, response.text
+    shared = response.json()
+    assert shared["file_name"] == "report1.pdf"
+    assert shared["file_type"] == "attachment"
+    own = tab.wait_event("chat_session_file", file_id=shared["file_id"])["event"]
+    assert own["party_id"] == chat["chat_id"]
+    posted = [
+        e for e in sim.chat(chat["chat_id"]).client_events if e["event"] == "chat_session_file"
+    ]
+    assert [e["file_id"] for e in posted] == [shared["file_id"]]
+    # The agent answers a file with a file.
+    agent_file = tab.wait(
+        lambda f: (
+            f["type"] == "event"
+            and f["event"]["event"] == "chat_session_file"
+            and f["event"]["party_id"] != chat["chat_id"]
+        )
+    )
+    for file_id, expected in ((shared["file_id"], payload), (agent_file["event"]["file_id"], None)):
+        down = v.http.get(server.url + f"/api/files/{file_id}", stream=True)
+        assert down.status_code == 200
+        body = b"".join(down.iter_content(65536))
+        if expected is not None:
+            assert body == expected
+        assert down.headers["X-Content-Type-Options"] == "nosniff"
+        assert down.headers["Cache-Control"] == "private, no-store"
+        assert down.headers["Content-Type"] == "application/octet-stream"
+        assert down.headers["Content-Disposition"].startswith("attachment; filename=")
+        assert "Set-Cookie" not in down.headers or "SPCLIENT" not in down.headers["Set-Cookie"]
+    stranger = visitor()
+    stranger.tab().hello()
+    assert stranger.http.get(server.url + f"/api/files/{shared['file_id']}").status_code == 404
+    assert v.http.get(server.url + "/api/files/not-a-file").status_code == 404
+    assert v.http.get(server.url + "/api/files/..%2F..%2Fetc").status_code == 404
+
+
+def test_images_are_inline_and_named_safely(visitor, server, sim):
+    v = visitor()
+    tab = v.tab()
+    v.start_chat(tab)
+    response = v.http.post(
+        server.url + "/api/files", files={"file": ('a"b\r\nc.png', PNG, "image/png")}
+    )
+    assert response.status_code == 200
+    shared = response.json()
+    assert shared["file_type"] == "image"
+    down = v.http.get(server.url + f"/api/files/{shared['file_id']}")
+    assert down.content == PNG
+    assert down.headers["Content-Type"] == "image/png"
+    disposition = down.headers["Content-Disposition"]
+    assert disposition.startswith('inline; filename="')
+    assert "\r" not in disposition and "\n" not in disposition and 'a"b' not in disposition
+    assert down.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_oversized_and_malformed_uploads_get_clear_errors(visitor, server, sim):
+    v = visitor()
+    tab = v.tab()
+    v.start_chat(tab)
+    big = b"\0" * (25 * 1024 * 1024 + 1)
+    response = v.http.post(server.url + "/api/files", files={"file": ("big.bin", big)})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    huge = requests.post(
+        server.url + "/api/files",
+        data=b"x" * (27 * 1024 * 1024),
+        headers={"Content-Type": "application/octet-stream"},
+        cookies=v.http.cookies,
+    )
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "too_large"
+    wrong_part = v.http.post(server.url + "/api/files", files={"upload": ("a.txt", b"hi")})
+    assert wrong_part.status_code == 400 and wrong_part.json()["error"]["code"] == "no_file"
+    empty = v.http.post(server.url + "/api/files", files={"file": ("a.txt", b"")})
+    assert empty.status_code == 400
+    # The socket is unharmed and the chat goes on.
+    tab.send({"type": "ping"})
+    tab.wait_type("pong")
+
+
+def test_upload_without_a_chat_is_refused(visitor, server):
+    v = visitor()
+    response = v.http.post(server.url + "/api/files", files={"file": ("a.txt", b"hi")})
+    assert response.status_code == 409 and response.json()["error"]["code"] == "no_chat"
+
+
+def test_agent_photo_for_the_owner_only(visitor, server, sim):
+    v = visitor()
+    tab = v.tab()
+    v.start_chat(tab)
+    party = tab.wait_event("chat_session_party_joined")["event"]["party_id"]
+    photo = v.http.get(server.url + f"/api/photos/{party}")
+    assert photo.status_code == 200 and photo.headers["Content-Type"] == "image/png"
+    assert photo.content.startswith(b"\x89PNG")
+    assert v.http.get(server.url + "/api/photos/someone-else").status_code == 404
+    stranger = visitor()
+    assert stranger.http.get(server.url + f"/api/photos/{party}").status_code == 404
