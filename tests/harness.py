@@ -7,6 +7,7 @@ for a frame (an event, never a sleep) and then assert on the whole sequence.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -197,8 +198,6 @@ class Visitor:
 
     def close(self) -> None:
         for tab in self.tabs:
-            try:
+            with contextlib.suppress(Exception):  # already closed by the server
                 tab.close()
-            except Exception:  # already closed by the server
-                pass
         self.http.close()
