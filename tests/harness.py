@@ -37,42 +37,28 @@ def free_port() -> int:
 class ServerProcess:
     """Our app under real gunicorn (gthread), pointed at an upstream URL."""
 
-    def __init__(self, upstream: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, upstream: str | None, extra_env: dict[str, str] | None = None) -> None:
+        """With `upstream` None, demo mode: the README's command, the built-in simulator."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "SP_API_URL": upstream,
-            "SP_TENANT_URL": TENANT,
-            "SP_APP_ID": APP_ID,
-            "SECRET_KEY": "integration-test-secret-" + uuid.uuid4().hex,
-            "SP_POLL_TIMEOUT": "10",
-            "SP_CALL_TIMEOUT": "3",
-            "MAX_MESSAGE_CHARS": "2000",
-            **(extra_env or {}),
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SP_", "SECRET_KEY"))}
+        env["BIND"] = f"127.0.0.1:{self.port}"
+        if upstream is not None:
+            env.update({
+                "SP_API_URL": upstream,
+                "SP_TENANT_URL": TENANT,
+                "SP_APP_ID": APP_ID,
+                "SECRET_KEY": "integration-test-secret-" + uuid.uuid4().hex,
+                "SP_POLL_TIMEOUT": "10",
+                "SP_CALL_TIMEOUT": "3",
+                "MAX_MESSAGE_CHARS": "2000",
+            })
+        env.update(extra_env or {})
         self.log = open(ROOT / "test-artifacts" / f"gunicorn-{self.port}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-k",
-                "gthread",
-                "--threads",
-                "64",
-                "-w",
-                "1",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--graceful-timeout",
-                "2",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--threads", "64",
+             "--graceful-timeout", "2", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -13,6 +13,7 @@ from .errors import api_error
 def init_app(app: Flask) -> None:
     """Register every route, the visitor cookie hook and JSON errors for the API."""
     app.register_blueprint(pages.bp)
+    app.add_url_rule("/widget.js", "widget_js", pages.widget_js, methods=["GET"])
     app.register_blueprint(api.bp)
     ws.init_app(app)
     app.after_request(set_visitor_cookie)

@@ -22,9 +22,11 @@ def chat() -> str:
     return render_template("chat.html")
 
 
-@bp.get("/widget.js", endpoint="widget_js")
 def widget_js() -> Response:
-    """The embed loader; cached briefly so a release reaches every site within minutes."""
+    """The embed loader; cached briefly so a release reaches every site within minutes.
+
+    Registered at app level as endpoint `widget_js`, the name templates embed it by.
+    """
     response = send_from_directory(current_app.static_folder or "static", "widget.js")
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
