@@ -16,8 +16,9 @@ def _outage_then_message(visitor, sim, status: int, body: str | None) -> None:
     chat = v.start_chat(tab)
     path = f"/chats/{chat['chat_id']}/events"
     sim.fail_next(3, status, body, paths=path)
-    sim.agent_say(chat["chat_id"], "said during the outage")
     retrying = tab.wait_type("upstream", status="retrying")
+    # The outage is under way (two more failures to come): the agent speaks into it.
+    sim.agent_say(chat["chat_id"], "said during the outage")
     ok = tab.wait_type("upstream", status="ok", timeout=15)
     message = tab.wait(
         lambda f: f["type"] == "event" and f["event"].get("msg") == "said during the outage",

@@ -10,7 +10,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import defaultdict
 from typing import Any, BinaryIO
 
 import requests
@@ -57,7 +56,7 @@ class Relay:
         self.parameters = Cached(client.expected_parameters, parameters_ttl, [])
         self._pollers: dict[str, Poller] = {}
         self._lock = threading.Lock()
-        self._send_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._send_locks: dict[str, threading.Lock] = {}
         self._closed = False
 
     # -- identity ------------------------------------------------------------------------
@@ -176,6 +175,7 @@ class Relay:
             self.store.set_chat(visitor_id, chat)
         if ended:
             self.store.finish_chat(chat_id, ENDED_LOG_TTL)
+            self._send_locks.pop(chat_id, None)
         return ended
 
     def end_chat(self, visitor_id: str, chat_id: str, reason: str) -> None:
@@ -235,7 +235,7 @@ class Relay:
     ) -> None:
         """Post one client event exactly once per `send_id`; messages are logged for all tabs."""
         chat_id = self.live_chat(visitor_id)["chat_id"]
-        with self._send_locks[chat_id]:
+        with self._send_locks.setdefault(chat_id, threading.Lock()):
             if self.store.was_sent(chat_id, send_id):
                 return
             outbound = dict(event)
@@ -308,7 +308,7 @@ class Relay:
             "file_type": file_type,
             "file_name": result.file_name,
         }
-        with self._send_locks[chat_id]:
+        with self._send_locks.setdefault(chat_id, threading.Lock()):
             piggyback = self._post(visitor_id, chat_id, event, user_agent)
             own = own_file(chat_id, msg_id, result.file_id, file_type, result.file_name)
             self.record(visitor_id, chat_id, [own, *piggyback])

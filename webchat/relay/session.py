@@ -71,6 +71,9 @@ class SocketSession:
             self._error(
                 "upstream", "The contact center is not answering. Please try again.", frame_id
             )
+        except Exception:  # a bug must cost one frame, not the visitor's socket
+            log.exception("frame handling failed")
+            self._error("internal", "Something went wrong on our side. Please try again.", frame_id)
 
     def _dispatch(self, frame: Frame) -> None:
         if frame.type == "ping":

@@ -42,7 +42,7 @@ class MemoryStore(Store):
         self._logs: dict[str, _Log] = {}
         self._leases: dict[str, tuple[str, float]] = {}
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
-        self._chat_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._chat_locks: dict[str, threading.Lock] = {}
 
     def _visitor(self, visitor_id: str) -> _Visitor:
         visitor = self._visitors.get(visitor_id)
@@ -80,7 +80,7 @@ class MemoryStore(Store):
         self, chat_id: str, events: list[dict[str, Any]], keys: list[str | None]
     ) -> list[Entry]:
         # One lock per chat keeps append-then-publish in order for that chat's listeners.
-        with self._chat_locks[chat_id]:
+        with self._chat_locks.setdefault(chat_id, threading.Lock()):
             with self._lock:
                 chat_log = self._logs.setdefault(chat_id, _Log())
                 added: list[Entry] = []
