@@ -38,6 +38,7 @@ class Settings:
     call_timeout: float = 10.0
     connect_timeout: float = 5.0
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    post_chat_survey: bool = False
 
     @property
     def demo(self) -> bool:
@@ -67,6 +68,15 @@ def _number(env: Mapping[str, str], name: str, default: float, cast: type = floa
     if value <= 0:
         raise SettingsError(f"{name}: must be greater than zero, got {raw!r}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}: {raw!r} is not true or false")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -105,8 +115,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "store_url": store_url,
         "max_message_chars": int(_number(env, "MAX_MESSAGE_CHARS", 4000, int)),
         "poll_timeout": _number(env, "SP_POLL_TIMEOUT", 30.0),
+        "availability_ttl": _number(env, "AVAILABILITY_TTL", 5.0),
         "call_timeout": _number(env, "SP_CALL_TIMEOUT", 10.0),
     }
+    values["post_chat_survey"] = _flag(env, "POST_CHAT_SURVEY")
     if secret:
         values["secret_key"] = secret
     return Settings(**values)

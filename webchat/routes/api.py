@@ -54,6 +54,17 @@ def _upstream_failed(error: UpstreamError) -> Response:
     return api_error(502, "upstream", "The contact center is not answering. Please try again.")
 
 
+@bp.get("/config")
+def config() -> dict:
+    """What the chat page needs to know of the server's settings (nothing secret)."""
+    settings = current_app.config["WEBCHAT_SETTINGS"]
+    return {
+        "max_message_chars": settings.max_message_chars,
+        "max_upload_bytes": settings.max_upload_bytes,
+        "soft_end": settings.post_chat_survey,
+    }
+
+
 @bp.get("/availability")
 def availability() -> dict[str, str]:
     """Whether chat is open, cached tenant-wide for a few seconds."""

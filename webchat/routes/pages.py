@@ -33,6 +33,12 @@ def widget_js() -> Response:
     return response
 
 
+@bp.get("/favicon.ico")
+def favicon() -> tuple[str, int]:
+    """No icon of our own: the host site's icon is the one people see."""
+    return "", 204
+
+
 @bp.get("/healthz")
 def healthz() -> dict[str, str]:
     """Liveness: answers without calling ServicePattern or the store."""
