@@ -10,9 +10,10 @@ import atexit
 import logging
 from typing import Any
 
+import requests
 from flask import Flask
 
-from webchat import routes
+from webchat import __version__, routes
 from webchat.relay import Relay
 from webchat.servicepattern import ServicePatternClient
 from webchat.settings import Settings, load_settings
@@ -47,6 +48,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WEBCHAT_MAX_UPLOAD=settings.max_upload_bytes,
     )
     app.config.update(test_config)
+    if not settings.tls_verify:
+        log.warning(
+            "SP_TLS_VERIFY is off: ServicePattern's certificate is NOT checked; anyone on the "
+            "network path can read and change your visitors' chats"
+        )
     client = ServicePatternClient(
         settings.sp_api_url,
         settings.sp_tenant_url,
@@ -54,6 +60,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         connect_timeout=settings.connect_timeout,
         call_timeout=settings.call_timeout,
         poll_timeout=settings.poll_timeout,
+        user_agent=f"webchat-bff/{__version__} python-requests/{requests.__version__}",
+        verify=settings.verify,
     )
     store = open_store(settings.store_url)
     relay = Relay(

@@ -44,21 +44,37 @@ class ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SP_", "SECRET_KEY"))}
         env["BIND"] = f"127.0.0.1:{self.port}"
         if upstream is not None:
-            env.update({
-                "SP_API_URL": upstream,
-                "SP_TENANT_URL": TENANT,
-                "SP_APP_ID": APP_ID,
-                "SECRET_KEY": "integration-test-secret-" + uuid.uuid4().hex,
-                "SP_POLL_TIMEOUT": "10",
-                "SP_CALL_TIMEOUT": "3",
-                "MAX_MESSAGE_CHARS": "2000",
-            })
+            env.update(
+                {
+                    "SP_API_URL": upstream,
+                    "SP_TENANT_URL": TENANT,
+                    "SP_APP_ID": APP_ID,
+                    "SECRET_KEY": "integration-test-secret-" + uuid.uuid4().hex,
+                    "SP_POLL_TIMEOUT": "10",
+                    "SP_CALL_TIMEOUT": "3",
+                    "MAX_MESSAGE_CHARS": "2000",
+                }
+            )
         env.update(extra_env or {})
-        self.log = open(ROOT / "test-artifacts" / f"gunicorn-{self.port}.log", "w")  # noqa: SIM115
+        self.log_path = ROOT / "test-artifacts" / f"gunicorn-{self.port}.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--threads", "64",
-             "--graceful-timeout", "2", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "gunicorn.conf.py",
+                "--threads",
+                "64",
+                "--graceful-timeout",
+                "2",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -102,9 +118,11 @@ class Tab:
         else:
             self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
 
-    def wait(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10) -> dict:
-        """The first frame (already received or arriving) that matches, else AssertionError."""
-        for frame in self.frames:
+    def wait(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10, since: int = 0
+    ) -> dict:
+        """The first frame from index `since` on (received or arriving) that matches."""
+        for frame in self.frames[since:]:
             if predicate(frame):
                 return frame
         deadline = time.monotonic() + timeout
@@ -137,8 +155,10 @@ class Tab:
         )
 
     def hello(self, after: int = 0, chat_id: str | None = None) -> dict:
+        """Send hello; the `state` frame that answers it (not an earlier one)."""
+        since = len(self.frames)
         self.send({"type": "hello", "after": after, "chat_id": chat_id})
-        return self.wait_type("state")
+        return self.wait(lambda f: f.get("type") == "state", since=since)
 
     def events(self) -> list[dict[str, Any]]:
         return [f for f in self.frames if f.get("type") == "event"]

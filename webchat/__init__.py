@@ -1,1 +1,3 @@
 """webchat-bff: a ServicePattern web chat relay."""
+
+__version__ = "0.1.0"

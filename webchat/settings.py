@@ -15,6 +15,13 @@ from urllib.parse import urlsplit
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
 
+def requests_ca_bundle() -> str:
+    """The CA roots requests ships with (certifi)."""
+    from requests.certs import where
+
+    return where()
+
+
 class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
@@ -39,6 +46,16 @@ class Settings:
     connect_timeout: float = 5.0
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     post_chat_survey: bool = False
+    ca_bundle: str | None = None
+    tls_verify: bool = True
+
+    @property
+    def verify(self) -> bool | str:
+        """What requests gets as `verify`: always explicit, so REQUESTS_CA_BUNDLE and friends
+        cannot silently change whom we trust; our CA file, the bundled roots, or False."""
+        if not self.tls_verify:
+            return False
+        return self.ca_bundle or requests_ca_bundle()
 
     @property
     def demo(self) -> bool:
@@ -70,9 +87,11 @@ def _number(env: Mapping[str, str], name: str, default: float, cast: type = floa
     return value
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = (env.get(name) or "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+    if raw == "":
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
@@ -119,6 +138,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "call_timeout": _number(env, "SP_CALL_TIMEOUT", 10.0),
     }
     values["post_chat_survey"] = _flag(env, "POST_CHAT_SURVEY")
+    values["tls_verify"] = _flag(env, "SP_TLS_VERIFY", default=True)
+    ca_bundle = (env.get("SP_CA_BUNDLE") or "").strip() or None
+    if ca_bundle is not None and not os.path.isfile(ca_bundle):
+        raise SettingsError(f"SP_CA_BUNDLE: {ca_bundle!r} is not a readable file")
+    values["ca_bundle"] = ca_bundle
     if secret:
         values["secret_key"] = secret
     return Settings(**values)

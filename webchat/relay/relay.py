@@ -62,7 +62,14 @@ class Relay:
     # -- identity ------------------------------------------------------------------------
 
     def identity(self, visitor_id: str, user_agent: str | None = None) -> Identity:
-        """The visitor's ServicePattern cookie jar, loaded from the store for one call."""
+        """The visitor's cookie jar and browser, as ServicePattern should see them on one call.
+
+        Calls made from a request carry that request's User-Agent; the poll loop, which has no
+        request, carries the one the visitor's chat was started or last resumed with.
+        """
+        if user_agent is None:
+            chat = self.store.get_chat(visitor_id)
+            user_agent = chat.get("user_agent") if chat else None
         return Identity(jar_from_list(self.store.get_cookies(visitor_id)), user_agent)
 
     def save_identity(self, visitor_id: str, who: Identity) -> None:
@@ -77,11 +84,14 @@ class Relay:
 
     # -- chats -------------------------------------------------------------------------------
 
-    def current_chat(self, visitor_id: str) -> dict[str, Any] | None:
+    def current_chat(self, visitor_id: str, user_agent: str | None = None) -> dict[str, Any] | None:
         """The visitor's chat, with its poll loop running and its log present if it is live."""
         chat = self.store.get_chat(visitor_id)
         if chat is None and self.store.get_cookies(visitor_id):
-            chat = self._find_active(visitor_id)
+            chat = self._find_active(visitor_id, user_agent)
+        if chat and not chat.get("ended") and user_agent and chat.get("user_agent") != user_agent:
+            chat["user_agent"] = user_agent
+            self.store.set_chat(visitor_id, chat)
         if chat and not chat.get("ended"):
             overlap: set[str] = set()
             if self.store.last_seq(chat["chat_id"]) == 0:
@@ -91,9 +101,9 @@ class Relay:
                 self._ensure_polling(visitor_id, chat["chat_id"], overlap)
         return chat
 
-    def _find_active(self, visitor_id: str) -> dict[str, Any] | None:
+    def _find_active(self, visitor_id: str, user_agent: str | None) -> dict[str, Any] | None:
         """The store lost the pointer but ServicePattern may still know the chat by cookie."""
-        who = self.identity(visitor_id)
+        who = self.identity(visitor_id, user_agent)
         try:
             info = self.client.get_active_chat(who)
         except UpstreamError as error:
@@ -103,7 +113,13 @@ class Relay:
             self.save_identity(visitor_id, who)
         if info is None:
             return None
-        chat = {"chat_id": info.chat_id, "state": info.state, "ewt": info.ewt, "ended": False}
+        chat = {
+            "chat_id": info.chat_id,
+            "state": info.state,
+            "ewt": info.ewt,
+            "ended": False,
+            "user_agent": user_agent,
+        }
         self.store.set_chat(visitor_id, chat)
         return chat
 
@@ -128,7 +144,13 @@ class Relay:
                     raise
                 time.sleep(backoff.next_delay())
         self.save_identity(visitor_id, who)
-        chat = {"chat_id": info.chat_id, "state": info.state, "ewt": info.ewt, "ended": False}
+        chat = {
+            "chat_id": info.chat_id,
+            "state": info.state,
+            "ewt": info.ewt,
+            "ended": False,
+            "user_agent": user_agent,
+        }
         self.store.set_chat(visitor_id, chat)
         overlap: set[str] = set()
         if not info.is_new_chat and self.store.last_seq(info.chat_id) == 0:
@@ -324,19 +346,23 @@ class Relay:
                 return chat["chat_id"], event
         raise LookupError(value)
 
-    def open_file(self, visitor_id: str, file_id: str) -> tuple[requests.Response, dict]:
+    def open_file(
+        self, visitor_id: str, file_id: str, user_agent: str | None = None
+    ) -> tuple[requests.Response, dict]:
         """A streamed download of a file shared in the visitor's current chat."""
         chat_id, event = self._find_event(visitor_id, "chat_session_file", "file_id", file_id)
-        who = self.identity(visitor_id)
+        who = self.identity(visitor_id, user_agent)
         try:
             return self.client.get_file(who, chat_id, file_id), event
         finally:
             self.save_identity(visitor_id, who)
 
-    def open_photo(self, visitor_id: str, party_id: str) -> requests.Response:
+    def open_photo(
+        self, visitor_id: str, party_id: str, user_agent: str | None = None
+    ) -> requests.Response:
         """A streamed photo of an agent who joined the visitor's current chat."""
         chat_id, _ = self._find_event(visitor_id, "chat_session_party_joined", "party_id", party_id)
-        who = self.identity(visitor_id)
+        who = self.identity(visitor_id, user_agent)
         try:
             return self.client.get_photo(who, chat_id, party_id)
         finally:

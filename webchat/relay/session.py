@@ -114,7 +114,7 @@ class SocketSession:
     def _state_frame(self, chat: dict[str, Any] | None, last_seq: int) -> dict[str, Any]:
         public = None
         if chat:
-            public = {k: chat.get(k) for k in ("chat_id", "state", "ewt", "ended")}
+            public = {k: chat.get(k) for k in ("chat_id", "state", "ewt", "ended")}  # no more
         return {
             "type": "state",
             "chat": public,
@@ -132,7 +132,7 @@ class SocketSession:
     # -- hello and live delivery --------------------------------------------------------------
 
     def _hello(self, after: int, chat_id: str | None) -> None:
-        chat = self.relay.current_chat(self.visitor_id)  # outside the lock: it may call upstream
+        chat = self.relay.current_chat(self.visitor_id, self.user_agent)  # may call upstream
         with self._lock:
             self._switch(chat, after if chat and chat_id in (None, chat["chat_id"]) else 0)
 

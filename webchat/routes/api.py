@@ -120,7 +120,9 @@ def download(file_id: str) -> Response:
     if not ID.match(file_id):
         return api_error(404, "not_found", "No such file in your chat.")
     try:
-        upstream, event = _relay().open_file(current_visitor(), file_id)
+        upstream, event = _relay().open_file(
+            current_visitor(), file_id, request.headers.get("User-Agent")
+        )
     except LookupError:
         return api_error(404, "not_found", "No such file in your chat.")
     except UpstreamError as error:
@@ -145,7 +147,9 @@ def photo(party_id: str) -> Response:
     if not ID.match(party_id):
         return api_error(404, "not_found", "No such agent in your chat.")
     try:
-        upstream = _relay().open_photo(current_visitor(), party_id)
+        upstream = _relay().open_photo(
+            current_visitor(), party_id, request.headers.get("User-Agent")
+        )
     except LookupError:
         return api_error(404, "not_found", "No such agent in your chat.")
     except UpstreamError as error:

@@ -54,6 +54,13 @@ class UploadResult:
     file_name: str
 
 
+def _reason(error: Exception) -> str:
+    """The innermost cause of a requests error, in one short line."""
+    while error.__context__ is not None and error.__context__ is not error:
+        error = error.__context__  # type: ignore[assignment]
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+
+
 class ServicePatternClient:
     """Calls the ten API methods for a tenant and scenario entry (appId)."""
 
@@ -77,6 +84,7 @@ class ServicePatternClient:
         self.poll_timeout = (connect_timeout, poll_timeout)
         self.user_agent = user_agent
         self.verify = verify
+        self._tls_reported = False
         self.session = requests.Session()
         self.session.cookies = RequestsCookieJar(policy=RefuseAllPolicy())
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
@@ -203,6 +211,16 @@ class ServicePatternClient:
             )
         except requests.Timeout:
             raise UpstreamError(f"ServicePattern did not answer {method} {path} in time") from None
+        except requests.exceptions.SSLError as error:
+            if self._tls_reported:
+                raise UpstreamError("ServicePattern's TLS certificate did not verify") from None
+            self._tls_reported = True
+            message = (
+                "ServicePattern's TLS certificate did not verify; if it is signed by a private "
+                f"CA, set SP_CA_BUNDLE to that CA's PEM file ({_reason(error)})"
+            )
+            log.error(message)
+            raise UpstreamError(message) from None
         except requests.RequestException as error:
             raise UpstreamError(f"ServicePattern unreachable: {type(error).__name__}") from None
         if response.headers.get("Set-Cookie"):

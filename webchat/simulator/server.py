@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from types import TracebackType
 
@@ -21,9 +22,16 @@ class _QuietHandler(WSGIRequestHandler):
 class SimulatorServer:
     """A threaded werkzeug server for one Simulator; ``start()`` returns once listening."""
 
-    def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        simulator: Simulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.simulator = simulator
         self.host = host
+        self.ssl_context = ssl_context
         self._requested_port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -36,14 +44,20 @@ class SimulatorServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}{PREFIX}"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://{self.host}:{self.port}{PREFIX}"
 
     def start(self) -> SimulatorServer:
         if self._server is not None:
             return self
         app = create_app(self.simulator)
         self._server = make_server(
-            self.host, self._requested_port, app, threaded=True, request_handler=_QuietHandler
+            self.host,
+            self._requested_port,
+            app,
+            threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=self.ssl_context,
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
