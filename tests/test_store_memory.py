@@ -29,12 +29,17 @@ def test_log_numbers_dedupes_and_publishes_to_the_owner_only():
     got1, got2 = [], []
     store.subscribe("v1", got1.append)
     store.subscribe("v2", got2.append)
-    added = store.append("c1", [{"event": "a"}, {"event": "b"}, {"event": "c"}], ["k1", None, "k1"])
+    added = store.append(
+        "c1", [{"event": "a"}, {"event": "b"}, {"event": "c"}], ["k1", "k2", "k1"], [True] * 3
+    )
     assert [seq for seq, _ in added] == [1, 2]
-    assert store.append("c1", [{"event": "d"}], ["k1"]) == []
+    assert store.append("c1", [{"event": "d"}], ["k1"], [True]) == []
     assert store.last_seq("c1") == 2
     assert store.read("c1", 1) == [(2, {"event": "b"})]
     assert got1 == [{"kind": "events", "chat_id": "c1", "entries": added}]
+    # A key seen before is logged again when the event is not marked unique (typing twice).
+    assert [seq for seq, _ in store.append("c1", [{"event": "b"}], ["k2"], [False])] == [3]
+    assert got1[-1]["entries"] == [(3, {"event": "b"})]
     assert got2 == []
     assert store.chat_owner("c1") == "v1"
 
@@ -44,7 +49,7 @@ def test_concurrent_appends_get_distinct_consecutive_numbers():
 
     def work(n):
         for i in range(200):
-            store.append("c", [{"event": "x", "n": n, "i": i}], [None])
+            store.append("c", [{"event": "x", "n": n, "i": i}], [f"{n}:{i}"], [False])
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
     for t in threads:
@@ -70,7 +75,7 @@ def test_lease_is_exclusive_until_released_or_expired():
 def test_sent_ids_and_finished_chats():
     store = MemoryStore()
     store.set_chat("v", {"chat_id": "c", "state": "connected", "ewt": None, "ended": False})
-    store.append("c", [{"event": "a"}], [None])
+    store.append("c", [{"event": "a"}], ["a"], [False])
     assert not store.was_sent("c", "s1")
     store.mark_sent("c", "s1")
     assert store.was_sent("c", "s1")

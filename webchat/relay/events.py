@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -24,8 +25,14 @@ def event_key(event: dict[str, Any]) -> str | None:
 
 
 def content_key(event: dict[str, Any]) -> str:
-    """The whole event as a key; used only where history and the first poll overlap."""
-    return json.dumps(event, sort_keys=True, separators=(",", ":"))
+    """A digest of the whole event: recognises an event history returns again after a poll."""
+    blob = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+    return "c:" + hashlib.blake2b(blob, digest_size=12).hexdigest()
+
+
+def log_key(event: dict[str, Any]) -> str:
+    """What the log remembers an event by: its message identity, else its content."""
+    return event_key(event) or content_key(event)
 
 
 def is_terminal(event: dict[str, Any]) -> bool:

@@ -1,9 +1,12 @@
 """One long-poll loop per chat: the only thing that ever calls Get New Chat Events for it.
 
-ServicePattern answers a second concurrent poll of a chat with 400, so however many tabs a
-visitor opens, their chat is polled by one loop, held by a lease in the store. Failures are
-retried with backoff and announced to the visitor's sockets; nothing is lost, because
-ServicePattern keeps undelivered events until a poll succeeds.
+ServicePattern answers a second concurrent poll of a chat with 400, so however many tabs or
+processes serve a visitor, their chat is polled by one loop, the holder of the chat's lease in
+the store. A process whose sockets need a chat polled by another process keeps a loop on
+standby, and takes the lease over when the holder dies (its lease expires); it then reconciles
+the log with Get Chat History, so events the dead holder had polled but not yet logged are not
+lost. Failures are retried with backoff and announced to the visitor's sockets; nothing is lost,
+because ServicePattern keeps undelivered events until a poll succeeds.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from ..servicepattern import UpstreamError
 from .backoff import Backoff
-from .events import content_key
 
 if TYPE_CHECKING:
     from .relay import Relay
@@ -23,50 +25,73 @@ log = logging.getLogger(__name__)
 
 
 class Poller(threading.Thread):
-    """Polls one chat until it ends, the lease is lost, or the relay stops."""
+    """Polls one chat until it ends, nobody here needs it, or the relay stops."""
 
-    def __init__(self, relay: Relay, chat_id: str, visitor_id: str, overlap: set[str]) -> None:
+    def __init__(self, relay: Relay, chat_id: str, visitor_id: str, reconcile: bool) -> None:
         super().__init__(name=f"poll-{chat_id[:12]}", daemon=True)
         self.relay = relay
         self.chat_id = chat_id
         self.visitor_id = visitor_id
         self.stopping = threading.Event()
-        self._overlap = overlap  # content keys of events just rebuilt from history
+        self.holding = False
+        self._reconcile = reconcile
 
     def run(self) -> None:
+        try:
+            if self._take_lease():
+                self._poll()
+        except Exception:  # a bug must not leave the chat silently unpolled forever
+            log.exception("poll loop of chat %s crashed", self.chat_id)
+        finally:
+            self.relay.poller_done(self)
+
+    def _take_lease(self) -> bool:
+        """Hold the chat's lease, waiting on standby while another live process holds it."""
+        relay = self.relay
+        while not self.stopping.is_set():
+            if relay.store.acquire_lease(self.chat_id, relay.holder, relay.lease_ttl):
+                self.holding = True
+                return True
+            self._reconcile = True  # whoever held it may have died between poll and log
+            chat = relay.store.get_chat(self.visitor_id)
+            if chat is None or chat.get("chat_id") != self.chat_id or chat.get("ended"):
+                return False
+            if not relay.store.has_listeners(self.visitor_id):
+                return False  # nobody here needs this chat; the holder serves its own sockets
+            self.stopping.wait(relay.standby_interval)
+        return False
+
+    def _poll(self) -> None:
         relay, chat_id = self.relay, self.chat_id
         backoff = Backoff(base=relay.retry_base, cap=relay.retry_cap)
         failing = False
-        try:
-            while not self.stopping.is_set():
-                if not relay.store.acquire_lease(chat_id, relay.holder, relay.lease_ttl):
-                    log.info("chat %s is polled elsewhere; this loop stops", chat_id)
-                    return
-                who = relay.identity(self.visitor_id)
-                try:
-                    events = relay.client.get_new_events(who, chat_id)
-                except UpstreamError as error:
-                    relay.save_identity(self.visitor_id, who)
-                    if error.gone:
-                        relay.end_chat(self.visitor_id, chat_id, reason="not_found")
-                        return
-                    if not failing:
-                        failing = True
-                        relay.announce(self.visitor_id, "retrying")
-                    log.warning("poll of chat %s failed: %s", chat_id, error.message)
-                    self.stopping.wait(backoff.next_delay())
-                    continue
+        strict = True  # the first poll may repeat what history or the last holder logged
+        if self._reconcile and relay.reconcile(self.visitor_id, chat_id):
+            return
+        while not self.stopping.is_set():
+            if not relay.store.acquire_lease(chat_id, relay.holder, relay.lease_ttl):
+                log.warning("lease of chat %s lost; this loop stops", chat_id)
+                return
+            who = relay.identity(self.visitor_id)
+            try:
+                events = relay.client.get_new_events(who, chat_id)
+            except UpstreamError as error:
                 relay.save_identity(self.visitor_id, who)
-                backoff.reset()
-                if failing:
-                    failing = False
-                    relay.announce(self.visitor_id, "ok")
-                if self._overlap:
-                    events = [e for e in events if content_key(e) not in self._overlap]
-                    self._overlap = set()
-                if relay.record(self.visitor_id, chat_id, events):
+                if error.gone:
+                    relay.end_chat(self.visitor_id, chat_id, reason="not_found")
                     return
-        except Exception:  # a bug must not leave the chat silently unpolled forever
-            log.exception("poll loop of chat %s crashed", chat_id)
-        finally:
-            relay.poller_done(self)
+                if not failing:
+                    failing = True
+                    relay.announce(self.visitor_id, "retrying")
+                log.warning("poll of chat %s failed: %s", chat_id, error.message)
+                self.stopping.wait(backoff.next_delay())
+                continue
+            relay.save_identity(self.visitor_id, who)
+            backoff.reset()
+            if failing:
+                failing = False
+                relay.announce(self.visitor_id, "ok")
+            ended = relay.record(self.visitor_id, chat_id, events, strict=strict)
+            strict = strict and not events
+            if ended:
+                return

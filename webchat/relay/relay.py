@@ -18,7 +18,7 @@ from ..servicepattern import Identity, ServicePatternClient, UpstreamError
 from ..servicepattern.cookies import jar_from_list, jar_to_list
 from ..store import Store
 from .backoff import Backoff
-from .events import content_key, event_key, is_terminal, own_file, own_message, sort_history
+from .events import event_key, is_terminal, log_key, own_file, own_message, sort_history
 from .frames import FrameError
 from .poller import Poller
 from .tenant import Cached
@@ -43,7 +43,7 @@ class Relay:
         send_attempts: int = 3,
         retry_base: float = 0.5,
         retry_cap: float = 15.0,
-        lease_ttl: float = 60.0,
+        lease_ttl: float = 10.0,
     ) -> None:
         self.store = store
         self.client = client
@@ -52,10 +52,13 @@ class Relay:
         self.retry_base = retry_base
         self.retry_cap = retry_cap
         self.lease_ttl = lease_ttl
+        self.standby_interval = lease_ttl / 4
         self.availability = Cached(client.check_availability, availability_ttl, "notAvailable")
         self.parameters = Cached(client.expected_parameters, parameters_ttl, [])
         self._pollers: dict[str, Poller] = {}
         self._lock = threading.Lock()
+        self._keeper: threading.Thread | None = None
+        self._stopped = threading.Event()
         self._send_locks: dict[str, threading.Lock] = {}
         self._closed = False
 
@@ -93,12 +96,11 @@ class Relay:
             chat["user_agent"] = user_agent
             self.store.set_chat(visitor_id, chat)
         if chat and not chat.get("ended"):
-            overlap: set[str] = set()
             if self.store.last_seq(chat["chat_id"]) == 0:
-                overlap = self._rebuild(visitor_id, chat["chat_id"])
+                self.reconcile(visitor_id, chat["chat_id"])
                 chat = self.store.get_chat(visitor_id) or chat
             if not chat.get("ended"):
-                self._ensure_polling(visitor_id, chat["chat_id"], overlap)
+                self._ensure_polling(visitor_id, chat["chat_id"], reconcile=False)
         return chat
 
     def _find_active(self, visitor_id: str, user_agent: str | None) -> dict[str, Any] | None:
@@ -152,40 +154,49 @@ class Relay:
             "user_agent": user_agent,
         }
         self.store.set_chat(visitor_id, chat)
-        overlap: set[str] = set()
         if not info.is_new_chat and self.store.last_seq(info.chat_id) == 0:
-            overlap = self._rebuild(visitor_id, info.chat_id)
+            self.reconcile(visitor_id, info.chat_id)
         chat = self.store.get_chat(visitor_id) or chat
         if not chat.get("ended"):
-            self._ensure_polling(visitor_id, info.chat_id, overlap)
+            self._ensure_polling(visitor_id, info.chat_id, reconcile=False)
         self.store.publish(visitor_id, {"kind": "state", "chat_id": info.chat_id})
         return chat
 
-    def _rebuild(self, visitor_id: str, chat_id: str) -> set[str]:
-        """Fill an empty log from Get Chat History; returns what the next poll may repeat."""
+    def reconcile(self, visitor_id: str, chat_id: str) -> bool:
+        """Add to the log whatever Get Chat History has that the log lacks; True if ended.
+
+        Fills a log lost with its process, and after a lease takeover recovers the events the
+        previous holder had polled (so ServicePattern will not send them again) but not logged.
+        """
         who = self.identity(visitor_id)
         try:
             history = self.client.get_chat_history(who, chat_id)
         except UpstreamError as error:
             if error.gone:
                 self.end_chat(visitor_id, chat_id, reason="not_found")
-            else:
-                log.warning("history of chat %s unavailable: %s", chat_id, error.message)
-            return set()
+                return True
+            log.warning("history of chat %s unavailable: %s", chat_id, error.message)
+            return False
         finally:
             self.save_identity(visitor_id, who)
-        events = sort_history(history)
-        self.record(visitor_id, chat_id, events)
-        return {content_key(e) for e in events}
+        return self.record(visitor_id, chat_id, sort_history(history), strict=True)
 
-    def record(self, visitor_id: str, chat_id: str, events: list[dict[str, Any]]) -> bool:
-        """Log events (numbered, de-duplicated, published) and follow the chat's state.
+    def record(
+        self, visitor_id: str, chat_id: str, events: list[dict[str, Any]], strict: bool = False
+    ) -> bool:
+        """Log events (numbered, published) and follow the chat's state; True when it ended.
 
-        Returns True when the chat has ended.
+        Messages and files are never logged twice. With `strict`, no event whose content is
+        already logged is logged again (history and a first poll repeating the log).
         """
         if not events:
             return False
-        self.store.append(chat_id, events, [event_key(e) for e in events])
+        self.store.append(
+            chat_id,
+            events,
+            [log_key(e) for e in events],
+            [strict or event_key(e) is not None for e in events],
+        )
         ended = any(is_terminal(e) for e in events)
         statuses = [e for e in events if e.get("event") == "chat_session_status"]
         chat = self.store.get_chat(visitor_id)
@@ -207,23 +218,42 @@ class Relay:
 
     # -- poll loops ------------------------------------------------------------------------
 
-    def _ensure_polling(self, visitor_id: str, chat_id: str, overlap: set[str]) -> None:
+    def _ensure_polling(self, visitor_id: str, chat_id: str, reconcile: bool) -> None:
         with self._lock:
             if self._closed:
                 return
             poller = self._pollers.get(chat_id)
             if poller is not None and poller.is_alive():
                 return
-            poller = Poller(self, chat_id, visitor_id, overlap)
+            poller = Poller(self, chat_id, visitor_id, reconcile)
             self._pollers[chat_id] = poller
+            if self._keeper is None:
+                self._keeper = threading.Thread(
+                    target=self._keep_leases, daemon=True, name="lease-keeper"
+                )
+                self._keeper.start()
         poller.start()
+
+    def _keep_leases(self) -> None:
+        """Renew the leases of our loops while they sit in long polls; another process takes a
+        chat over only when this one stops renewing (it died or shut down)."""
+        while not self._stopped.wait(self.lease_ttl / 3):
+            with self._lock:
+                pollers = [p for p in self._pollers.values() if p.holding and p.is_alive()]
+            for poller in pollers:
+                try:
+                    if not self.store.acquire_lease(poller.chat_id, self.holder, self.lease_ttl):
+                        poller.stopping.set()
+                except Exception:  # the store is down: the loop itself will notice
+                    log.warning("lease renewal of chat %s failed", poller.chat_id)
 
     def poller_done(self, poller: Poller) -> None:
         """A loop ended: forget it, and give its lease back."""
         with self._lock:
             if self._pollers.get(poller.chat_id) is poller:
                 del self._pollers[poller.chat_id]
-        self.store.release_lease(poller.chat_id, self.holder)
+        if poller.holding:
+            self.store.release_lease(poller.chat_id, self.holder)
 
     def polling(self) -> list[str]:
         """Chat ids polled by this process now."""
@@ -235,6 +265,7 @@ class Relay:
         with self._lock:
             self._closed = True
             pollers = list(self._pollers.values())
+        self._stopped.set()
         for poller in pollers:
             poller.stopping.set()
         deadline = time.monotonic() + wait

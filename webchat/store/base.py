@@ -47,11 +47,13 @@ class Store(ABC):
 
     @abstractmethod
     def append(
-        self, chat_id: str, events: list[dict[str, Any]], keys: list[str | None]
+        self, chat_id: str, events: list[dict[str, Any]], keys: list[str], unique: list[bool]
     ) -> list[Entry]:
-        """Number and store events, skipping any whose key is already in this chat's log.
+        """Number and store events, remembering each one's key.
 
-        Returns the entries actually appended, in order, and publishes them to the owner.
+        An event marked unique is skipped when its key is already in this chat's log (a
+        message delivered twice; history repeating what a poll gave). Returns the entries
+        actually appended, in order, and publishes them to the chat's owner.
         """
 
     @abstractmethod
@@ -95,6 +97,10 @@ class Store(ABC):
     @abstractmethod
     def unsubscribe(self, visitor_id: str, listener: Listener) -> None:
         """Stop calling a listener; unknown listeners are ignored."""
+
+    @abstractmethod
+    def has_listeners(self, visitor_id: str) -> bool:
+        """True when a socket of the visitor is open in this process."""
 
     @abstractmethod
     def publish(self, visitor_id: str, message: Message) -> None:

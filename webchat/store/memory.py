@@ -77,18 +77,17 @@ class MemoryStore(Store):
             return self._owners.get(chat_id)
 
     def append(
-        self, chat_id: str, events: list[dict[str, Any]], keys: list[str | None]
+        self, chat_id: str, events: list[dict[str, Any]], keys: list[str], unique: list[bool]
     ) -> list[Entry]:
         # One lock per chat keeps append-then-publish in order for that chat's listeners.
         with self._chat_locks.setdefault(chat_id, threading.Lock()):
             with self._lock:
                 chat_log = self._logs.setdefault(chat_id, _Log())
                 added: list[Entry] = []
-                for event, key in zip(events, keys, strict=True):
-                    if key is not None:
-                        if key in chat_log.keys:
-                            continue
-                        chat_log.keys.add(key)
+                for event, key, only_new in zip(events, keys, unique, strict=True):
+                    if only_new and key in chat_log.keys:
+                        continue
+                    chat_log.keys.add(key)
                     entry = (len(chat_log.entries) + 1, event)
                     chat_log.entries.append(entry)
                     added.append(entry)
@@ -167,6 +166,10 @@ class MemoryStore(Store):
                 listeners.remove(listener)
             if listeners is not None and not listeners:
                 del self._listeners[visitor_id]
+
+    def has_listeners(self, visitor_id: str) -> bool:
+        with self._lock:
+            return bool(self._listeners.get(visitor_id))
 
     def publish(self, visitor_id: str, message: Message) -> None:
         with self._lock:
