@@ -69,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         client,
         availability_ttl=settings.availability_ttl,
         parameters_ttl=settings.parameters_ttl,
+        lease_ttl=settings.lease_ttl,
     )
     app.extensions["webchat.store"] = store
     app.extensions["webchat.relay"] = relay

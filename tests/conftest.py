@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.harness import APP_ID, ROOT, TENANT, ServerProcess, Visitor
+from tests.redis_server import RedisServer
 from webchat.simulator import SimConfig, Simulator, SimulatorServer
 
 (ROOT / "test-artifacts").mkdir(exist_ok=True)
@@ -20,6 +23,24 @@ def fast_config(**changes) -> SimConfig:
         reply_delay=0.05,
         **changes,
     )
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A private redis-server (restartable); skipped only off CI when none is installed."""
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    except FileNotFoundError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("redis-server is not installed (CI installs it)")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server) -> str:
+    return redis_server.url
 
 
 @pytest.fixture(scope="session")

@@ -101,10 +101,9 @@ def test_a_failing_listener_does_not_stop_the_others():
 
 def test_open_store_by_scheme():
     assert isinstance(open_store("memory://"), MemoryStore)
-    for url in ("redis://localhost:6379/0", "nope://x"):
-        try:
-            open_store(url)
-        except ValueError as error:
-            assert "STORE_URL" in str(error)
-        else:
-            raise AssertionError(url)
+    try:
+        open_store("nope://x")
+    except ValueError as error:
+        assert "STORE_URL" in str(error)
+    else:
+        raise AssertionError("nope:// accepted")

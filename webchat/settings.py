@@ -46,6 +46,7 @@ class Settings:
     connect_timeout: float = 5.0
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     post_chat_survey: bool = False
+    lease_ttl: float = 10.0
     ca_bundle: str | None = None
     tls_verify: bool = True
 
@@ -135,6 +136,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "max_message_chars": int(_number(env, "MAX_MESSAGE_CHARS", 4000, int)),
         "poll_timeout": _number(env, "SP_POLL_TIMEOUT", 30.0),
         "availability_ttl": _number(env, "AVAILABILITY_TTL", 5.0),
+        "lease_ttl": _number(env, "LEASE_TTL", 10.0),
         "call_timeout": _number(env, "SP_CALL_TIMEOUT", 10.0),
     }
     values["post_chat_survey"] = _flag(env, "POST_CHAT_SURVEY")

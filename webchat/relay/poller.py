@@ -16,6 +16,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..servicepattern import UpstreamError
+from ..store import StoreError
 from .backoff import Backoff
 
 if TYPE_CHECKING:
@@ -64,17 +65,31 @@ class Poller(threading.Thread):
     def _poll(self) -> None:
         relay, chat_id = self.relay, self.chat_id
         backoff = Backoff(base=relay.retry_base, cap=relay.retry_cap)
+        store_backoff = Backoff(base=relay.retry_base, cap=5.0)
         failing = False
         strict = True  # the first poll may repeat what history or the last holder logged
+        pending: list[dict] = []  # polled, not yet logged: ServicePattern will not resend them
         if self._reconcile and relay.reconcile(self.visitor_id, chat_id):
             return
-        while not self.stopping.is_set():
-            if not relay.store.acquire_lease(chat_id, relay.holder, relay.lease_ttl):
-                log.warning("lease of chat %s lost; this loop stops", chat_id)
-                return
-            who = relay.identity(self.visitor_id)
+        while not self.stopping.is_set() or pending:  # stopping: log what was polled first
             try:
-                events = relay.client.get_new_events(who, chat_id)
+                if pending:
+                    ended = relay.record(self.visitor_id, chat_id, pending, strict=strict)
+                    pending, strict = [], False
+                    store_backoff.reset()
+                    if ended:
+                        return
+                    continue
+                if not relay.store.acquire_lease(chat_id, relay.holder, relay.lease_ttl):
+                    log.warning("lease of chat %s lost; this loop stops", chat_id)
+                    return
+                who = relay.identity(self.visitor_id)
+            except StoreError as error:
+                log.warning("store unavailable for chat %s: %s", chat_id, error)
+                self.stopping.wait(store_backoff.next_delay())
+                continue
+            try:
+                pending = relay.client.get_new_events(who, chat_id)
             except UpstreamError as error:
                 relay.save_identity(self.visitor_id, who)
                 if error.gone:
@@ -86,12 +101,10 @@ class Poller(threading.Thread):
                 log.warning("poll of chat %s failed: %s", chat_id, error.message)
                 self.stopping.wait(backoff.next_delay())
                 continue
-            relay.save_identity(self.visitor_id, who)
             backoff.reset()
             if failing:
                 failing = False
                 relay.announce(self.visitor_id, "ok")
-            ended = relay.record(self.visitor_id, chat_id, events, strict=strict)
-            strict = strict and not events
-            if ended:
-                return
+            relay.save_identity(self.visitor_id, who)
+            if not pending:
+                strict = False

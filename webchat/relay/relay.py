@@ -16,7 +16,7 @@ import requests
 
 from ..servicepattern import Identity, ServicePatternClient, UpstreamError
 from ..servicepattern.cookies import jar_from_list, jar_to_list
-from ..store import Store
+from ..store import Store, StoreError
 from .backoff import Backoff
 from .events import event_key, is_terminal, log_key, own_file, own_message, sort_history
 from .frames import FrameError
@@ -78,12 +78,19 @@ class Relay:
     def save_identity(self, visitor_id: str, who: Identity) -> None:
         """Keep every cookie ServicePattern set during the call, for every later call."""
         if who.cookies_changed:
-            self.store.merge_cookies(visitor_id, jar_to_list(who.jar))
+            try:
+                self.store.merge_cookies(visitor_id, jar_to_list(who.jar))
+            except StoreError as error:  # kept in `who`; saved by the next call that succeeds
+                log.warning("cookies not saved yet: %s", error)
+                return
             who.cookies_changed = False
 
     def announce(self, visitor_id: str, status: str) -> None:
         """Tell every socket of the visitor that ServicePattern stopped or resumed answering."""
-        self.store.publish(visitor_id, {"kind": "upstream", "status": status})
+        try:
+            self.store.publish(visitor_id, {"kind": "upstream", "status": status})
+        except StoreError as error:
+            log.warning("could not announce upstream %s: %s", status, error)
 
     # -- chats -------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import threading
 from typing import Any, Protocol
 
 from ..servicepattern import UpstreamError
-from ..store import Message
+from ..store import Message, StoreError
 from .frames import Frame, FrameError, parse_frame
 from .relay import Relay
 
@@ -71,6 +71,9 @@ class SocketSession:
             self._error(
                 "upstream", "The contact center is not answering. Please try again.", frame_id
             )
+        except StoreError as error:
+            log.warning("store unavailable for a frame: %s", error)
+            self._error("unavailable", "Please try again in a moment.", frame_id)
         except Exception:  # a bug must cost one frame, not the visitor's socket
             log.exception("frame handling failed")
             self._error("internal", "Something went wrong on our side. Please try again.", frame_id)
@@ -156,7 +159,13 @@ class SocketSession:
             if self._cursor is None or self.closed:
                 return  # before hello: the replay will include it
             kind = message.get("kind")
-            if kind == "upstream":
+            if kind == "resync":  # the store was away: catch up on whatever was missed
+                chat = self.relay.store.get_chat(self.visitor_id)
+                if chat and chat["chat_id"] != self._chat_id:
+                    self._switch(chat, 0)
+                elif self._chat_id:
+                    self._replay(self._chat_id, self._cursor)
+            elif kind == "upstream":
                 self._send({"type": "upstream", "status": message.get("status")})
             elif kind == "state" or (kind == "events" and message.get("chat_id") != self._chat_id):
                 chat = self.relay.store.get_chat(self.visitor_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
+from ..store import StoreError
 from ..visitor import set_visitor_cookie
 from . import api, pages, ws
 from .errors import api_error
@@ -17,6 +18,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     ws.init_app(app)
     app.after_request(set_visitor_cookie)
+
+    @app.errorhandler(StoreError)
+    def store_down(_error: StoreError):  # type: ignore[no-untyped-def]
+        return api_error(503, "unavailable", "Please try again in a moment.")
 
     @app.errorhandler(413)
     def too_large(_error: HTTPException):  # type: ignore[no-untyped-def]

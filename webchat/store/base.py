@@ -18,6 +18,10 @@ Message = dict[str, Any]
 Listener = Callable[[Message], None]
 
 
+class StoreError(Exception):
+    """The store could not be reached; callers retry or answer 'try again', never crash."""
+
+
 class Store(ABC):
     """Abstract store; see MemoryStore for the reference semantics."""
 
@@ -105,6 +109,10 @@ class Store(ABC):
     @abstractmethod
     def publish(self, visitor_id: str, message: Message) -> None:
         """Deliver a message to every listener of the visitor, in this process or any other."""
+
+    def ping(self) -> bool:
+        """Readiness: True when the store answers."""
+        return True
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and threads."""
