@@ -1,35 +1,114 @@
-"""The pages: demo host page, chat page, loader script, liveness."""
+"""The pages: demo host pages, the chat page and its forms, the loader script, liveness."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, send_from_directory
+import json
+import os
+import re
 
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from jinja2 import TemplateNotFound
+
+from .. import theme
 from ..visitor import current_visitor
 
 bp = Blueprint("pages", __name__)
+bp.record_once(lambda state: theme.init_app(state.app))
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+FORM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DEMO_PAGES = {"": "home", "help": "help"}
+# The loader's own strings: the `launcher.*` keys of every language, put in at serve time.
+LAUNCHER_KEYS = ("launcher.open", "launcher.close", "launcher.unread", "launcher.frame")
+STRINGS_MARK = "/*STRINGS*/{}"
 
 
-@bp.get("/")
-def demo() -> str:
-    """A plain company page with the widget embedded, as a customer's site would have it."""
-    return render_template("demo.html")
+def _page_context() -> dict:
+    lang = theme.choose_language(current_app, request.args.get("lang"))
+    strings = theme.strings(current_app, lang)
+    settings = current_app.config["WEBCHAT_SETTINGS"]
+    return {
+        "lang": lang,
+        "dir": "rtl" if strings.get("dir") == "rtl" else "ltr",
+        "strings": strings,
+        "t": lambda key, **values: PLACEHOLDER.sub(
+            lambda m: str(values.get(m[1], m[0])), str(strings.get(key, key))
+        ),
+        "strings_json": json.dumps(strings, ensure_ascii=False).replace("</", "<\\/"),
+        "config": {
+            "max_message_chars": settings.max_message_chars,
+            "max_upload_bytes": settings.max_upload_bytes,
+            "soft_end": settings.post_chat_survey,
+        },
+    }
+
+
+@bp.get("/", defaults={"page": ""})
+@bp.get("/demo/<page>")
+def demo(page: str) -> Response:
+    """A plain company site with the widget embedded, as a customer's would have it.
+
+    It carries a strict CSP of its own, proving the loader needs no inline script or style.
+    """
+    if page not in DEMO_PAGES:
+        abort(404)
+    response = Response(render_template("demo.html", page=DEMO_PAGES[page], **_page_context()))
+    theme.secure_page(response, frame=False)
+    policy = response.headers["Content-Security-Policy"].replace(
+        "default-src 'none'", "default-src 'none'; frame-src 'self'"
+    )
+    response.headers["Content-Security-Policy"] = policy
+    return response
 
 
 @bp.get("/chat")
-def chat() -> str:
+def chat() -> Response:
     """The chat page shown inside the widget's iframe; it gives the visitor their cookie."""
     current_visitor()
-    return render_template("chat.html")
+    response = Response(render_template("chat.html", **_page_context()))
+    response.headers["Cache-Control"] = "no-store"
+    return theme.secure_page(response)
+
+
+@bp.get("/forms/<name>")
+def form(name: str) -> Response:
+    """The fragment `templates/forms/<name>.html` for a `chat_session_form_show`; 404 if none."""
+    if not FORM_NAME.match(name):
+        abort(404)
+    try:
+        html = render_template(f"forms/{name}.html", form_name=name, **_page_context())
+    except TemplateNotFound:
+        abort(404)
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-cache"
+    return theme.secure_page(response)
+
+
+def _launcher_strings() -> str:
+    table = {}
+    for lang in theme.languages(current_app):
+        strings = theme.strings(current_app, lang)
+        table[lang] = {key.split(".", 1)[1]: strings.get(key, "") for key in LAUNCHER_KEYS}
+        if strings.get("dir") == "rtl":
+            table[lang]["rtl"] = 1
+    return json.dumps(table, ensure_ascii=False, separators=(",", ":"))
 
 
 def widget_js() -> Response:
-    """The embed loader; cached briefly so a release reaches every site within minutes.
+    """The embed loader, with the launcher's strings of every language put in.
 
-    Registered at app level as endpoint `widget_js`, the name templates embed it by.
+    Cached briefly so a release reaches every site within minutes. Registered at app level as
+    endpoint `widget_js`, the name templates embed it by.
     """
-    response = send_from_directory(current_app.static_folder or "static", "widget.js")
+    folder = theme.find_static(current_app, "widget.js")
+    if folder is None:
+        abort(404)
+    with open(os.path.join(folder, "widget.js"), encoding="utf-8") as handle:
+        source = handle.read().replace(STRINGS_MARK, _launcher_strings(), 1)
+    response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -1,0 +1,105 @@
+/**
+ * A WebSocket that keeps itself open. Reconnects with exponential backoff (0.5 s doubling to
+ * 10 s, with jitter), and at once when the browser comes online, the tab becomes visible again
+ * or the page is restored; after a wake (a timer that fired far too late) or a return to the tab
+ * it pings and drops a socket that does not answer within a few seconds, since a socket that
+ * died while the phone slept often still reads as open.
+ */
+
+const [PING_MS, PONG_GRACE_MS, CHECK_MS] = [25000, 10000, 4000];
+const [BACKOFF_MIN_MS, BACKOFF_MAX_MS, TICK_MS] = [500, 10000, 5000];
+
+export class Connection {
+  /**
+   * @param {string} url
+   * @param {{onOpen: function(): void, onFrame: function(object): void, onStatus: function(string): void}} handlers
+   *   onStatus receives 'connecting' | 'open' | 'offline'.
+   */
+  constructor(url, { onOpen, onFrame, onStatus }) {
+    Object.assign(this, { url, onOpen, onFrame, onStatus, status: 'connecting', ws: null });
+    Object.assign(this, { delay: BACKOFF_MIN_MS, retryTimer: 0, pingTimer: 0, checkTimer: 0, lastReceived: 0 });
+    const resume = () => (this.ws ? this.check() : this.connect());
+    addEventListener('online', resume);
+    addEventListener('pageshow', (e) => { if (e.persisted) resume(); });
+    document.addEventListener('resume', resume);
+    document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') resume(); });
+    let lastTick = Date.now();
+    setInterval(() => { // a tick arriving far too late: the device slept
+      if (Date.now() - lastTick > TICK_MS * 3) resume();
+      lastTick = Date.now();
+    }, TICK_MS);
+  }
+
+  connect() {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = 0;
+    if (this.ws) return;
+    if (this.status !== 'offline') this.setStatus('connecting');
+    let ws;
+    try { ws = new WebSocket(this.url); } catch { this.scheduleReconnect(); return; }
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      if (this.ws !== ws) return;
+      this.delay = BACKOFF_MIN_MS;
+      this.lastReceived = Date.now();
+      this.pingTimer = setInterval(() => this.ping(), PING_MS);
+      this.setStatus('open');
+      this.onOpen();
+    });
+    ws.addEventListener('message', (e) => {
+      if (this.ws !== ws) return;
+      this.lastReceived = Date.now();
+      clearTimeout(this.checkTimer);
+      this.checkTimer = 0;
+      let frame = null;
+      try { frame = JSON.parse(e.data); } catch { /* not JSON: ignored */ }
+      if (frame && typeof frame.type === 'string') this.onFrame(frame);
+    });
+    ws.addEventListener('close', () => { if (this.ws === ws) this.drop(); });
+  }
+
+  /** Sends one frame; false when the socket is not open (the caller decides what to keep). */
+  send(frame) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Closes the current socket and opens a fresh one at once. */
+  restart() { this.detach(); this.connect(); }
+  setStatus(status) { this.status = status; this.onStatus(status); }
+
+  ping() {
+    if (Date.now() - this.lastReceived > PING_MS + PONG_GRACE_MS) this.drop();
+    else this.send({ type: 'ping' });
+  }
+
+  /** Is the open socket still alive? A pong (or any frame) within CHECK_MS says so. */
+  check() {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || this.checkTimer) return;
+    this.send({ type: 'ping' });
+    this.checkTimer = setTimeout(() => { this.checkTimer = 0; this.drop(); }, CHECK_MS);
+  }
+
+  detach() {
+    const ws = this.ws;
+    this.ws = null;
+    clearInterval(this.pingTimer);
+    clearTimeout(this.checkTimer);
+    this.checkTimer = 0;
+    if (ws) ws.close();
+  }
+
+  drop() {
+    this.detach();
+    this.setStatus('offline');
+    this.scheduleReconnect();
+  }
+
+  scheduleReconnect() {
+    if (this.retryTimer) return;
+    const wait = this.delay * (0.75 + Math.random() * 0.5);
+    this.delay = Math.min(this.delay * 2, BACKOFF_MAX_MS);
+    this.retryTimer = setTimeout(() => this.connect(), wait);
+  }
+}
