@@ -75,6 +75,7 @@ class ServerProcess:
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -87,7 +88,15 @@ class ServerProcess:
                 time.sleep(0.05)  # the port is not open yet: nothing to wait on but time
         raise RuntimeError("gunicorn did not start")
 
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once: a machine dying, no goodbye."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.log.close()
+
     def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(10)
