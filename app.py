@@ -15,6 +15,7 @@ from flask import Flask
 
 from webchat import __version__, routes
 from webchat.relay import Relay
+from webchat.relay.registry import SocketRegistry
 from webchat.servicepattern import ServicePatternClient
 from webchat.settings import Settings, load_settings
 from webchat.store import open_store
@@ -31,6 +32,16 @@ def _start_simulator(settings: Settings) -> Settings:
     atexit.register(server.stop)
     log.warning("demo mode: no SP_API_URL, chatting with the built-in simulator")
     return settings.with_upstream(server.base_url, config.tenant_url, config.app_id)
+
+
+def shutdown(app: Flask) -> None:
+    """Leave politely: close every socket with 1012 so browsers reconnect at once to an
+    instance that stays, then let each poll loop finish the poll it has under way, log what
+    it brings, and give the chat's lease back, so another instance polls it straight away
+    (never while ours is still held upstream)."""
+    app.extensions["webchat.sockets"].close_all()
+    settings: Settings = app.config["WEBCHAT_SETTINGS"]
+    app.extensions["webchat.relay"].close(wait=settings.poll_timeout + 5)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -73,5 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["webchat.store"] = store
     app.extensions["webchat.relay"] = relay
+    app.extensions["webchat.sockets"] = SocketRegistry()
+    app.extensions["webchat.shutdown"] = lambda: shutdown(app)
     routes.init_app(app)
     return app

@@ -13,5 +13,24 @@ worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("THREADS", "256"))
 timeout = 60
-graceful_timeout = 10
+graceful_timeout = 40  # > SP_POLL_TIMEOUT: the last poll finishes and its lease goes back
 keepalive = 5
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """On SIGTERM, before gunicorn's own graceful exit: hand the chats over and close every
+    socket with 1012, so browsers reconnect at once to an instance that stays up."""
+    import signal
+    import threading
+
+    gunicorn_handler = signal.getsignal(signal.SIGTERM)
+    shutdown = getattr(worker.wsgi, "extensions", {}).get("webchat.shutdown")
+
+    def on_term(signum, frame):  # type: ignore[no-untyped-def]
+        if shutdown is not None:
+            # Not in the signal handler itself: closing sockets takes locks.
+            threading.Thread(target=shutdown, name="shutdown").start()
+        if callable(gunicorn_handler):
+            gunicorn_handler(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)

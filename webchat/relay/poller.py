@@ -34,6 +34,7 @@ class Poller(threading.Thread):
         self.chat_id = chat_id
         self.visitor_id = visitor_id
         self.stopping = threading.Event()
+        self.wake = threading.Event()  # set when the holder gave the lease back
         self.holding = False
         self._reconcile = reconcile
 
@@ -59,7 +60,8 @@ class Poller(threading.Thread):
                 return False
             if not relay.store.has_listeners(self.visitor_id):
                 return False  # nobody here needs this chat; the holder serves its own sockets
-            self.stopping.wait(relay.standby_interval)
+            self.wake.wait(relay.standby_interval)
+            self.wake.clear()
         return False
 
     def _poll(self) -> None:

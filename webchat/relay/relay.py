@@ -52,7 +52,7 @@ class Relay:
         self.retry_base = retry_base
         self.retry_cap = retry_cap
         self.lease_ttl = lease_ttl
-        self.standby_interval = lease_ttl / 4
+        self.standby_interval = min(lease_ttl / 4, 2.0)
         self.availability = Cached(client.check_availability, availability_ttl, "notAvailable")
         self.parameters = Cached(client.expected_parameters, parameters_ttl, [])
         self._pollers: dict[str, Poller] = {}
@@ -260,7 +260,22 @@ class Relay:
             if self._pollers.get(poller.chat_id) is poller:
                 del self._pollers[poller.chat_id]
         if poller.holding:
-            self.store.release_lease(poller.chat_id, self.holder)
+            try:
+                self.store.release_lease(poller.chat_id, self.holder)
+                # Standby loops elsewhere hear it through the visitor's sockets there.
+                self.store.publish(
+                    poller.visitor_id, {"kind": "released", "chat_id": poller.chat_id}
+                )
+            except StoreError:
+                log.warning("lease of chat %s not released; it will expire", poller.chat_id)
+            poller.holding = False
+
+    def wake(self, chat_id: str) -> None:
+        """A lease was given back: a standby loop for the chat tries to take it now."""
+        with self._lock:
+            poller = self._pollers.get(chat_id)
+        if poller is not None:
+            poller.wake.set()
 
     def polling(self) -> list[str]:
         """Chat ids polled by this process now."""

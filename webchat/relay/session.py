@@ -159,7 +159,9 @@ class SocketSession:
             if self._cursor is None or self.closed:
                 return  # before hello: the replay will include it
             kind = message.get("kind")
-            if kind == "resync":  # the store was away: catch up on whatever was missed
+            if kind == "released":
+                self.relay.wake(message.get("chat_id") or "")
+            elif kind == "resync":  # the store was away: catch up on whatever was missed
                 chat = self.relay.store.get_chat(self.visitor_id)
                 if chat and chat["chat_id"] != self._chat_id:
                     self._switch(chat, 0)

@@ -39,13 +39,18 @@ def chat_socket(ws) -> None:  # type: ignore[no-untyped-def]
     """One tab's socket; its visitor comes from the cookie (unknown cookie: a new visitor)."""
     settings = current_app.config["WEBCHAT_SETTINGS"]
     visitor_id = read_visitor(request, current_app) or secrets.token_hex(16)
-    SocketSession(
-        ws,
-        current_app.extensions["webchat.relay"],
-        visitor_id,
-        settings.max_message_chars,
-        request.headers.get("User-Agent"),
-    ).serve()
+    registry = current_app.extensions["webchat.sockets"]
+    registry.add(ws)
+    try:
+        SocketSession(
+            ws,
+            current_app.extensions["webchat.relay"],
+            visitor_id,
+            settings.max_message_chars,
+            request.headers.get("User-Agent"),
+        ).serve()
+    finally:
+        registry.discard(ws)
 
 
 def init_app(app: Flask) -> None:
