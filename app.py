@@ -14,6 +14,7 @@ import requests
 from flask import Flask
 
 from webchat import __version__, routes
+from webchat.metrics import Metrics
 from webchat.relay import Relay
 from webchat.relay.registry import SocketRegistry
 from webchat.servicepattern import ServicePatternClient
@@ -84,7 +85,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["webchat.store"] = store
     app.extensions["webchat.relay"] = relay
-    app.extensions["webchat.sockets"] = SocketRegistry()
+    sockets = SocketRegistry()
+    app.extensions["webchat.sockets"] = sockets
+    metrics = Metrics(open_sockets=lambda: len(sockets), active_chats=lambda: len(relay.polling()))
+    metrics.polls_in_flight.set_function(lambda: client.polls_in_flight)
+    client.observer = metrics.observe_call
+    relay.on_logged = metrics.events_relayed.inc
+    app.extensions["webchat.metrics"] = metrics
     app.extensions["webchat.shutdown"] = lambda: shutdown(app)
     routes.init_app(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import requests
@@ -148,3 +149,31 @@ def test_soft_end_keeps_the_session_for_the_survey(visitor, server, sim):
     ]
     assert answers[0]["data"] == {"rating": "5", "comment": "great"}
     assert tab.hello()["chat"]["ended"] is True
+
+
+def test_metrics_readiness_and_json_logs_without_chat_text(visitor, server, sim):
+    v = visitor()
+    tab = v.tab()
+    chat = v.start_chat(tab)
+    secret_text = "my secret order 4417"
+    sent = tab.say(secret_text)
+    tab.wait_type("ack", id=sent)
+    body = requests.get(server.url + "/metrics", timeout=10).text
+    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.splitlines()
+              if line and not line.startswith("#")}
+    assert values["webchat_open_sockets"] >= 1
+    assert values["webchat_active_chats"] >= 1
+    assert values["webchat_events_relayed_total"] >= 5
+    assert values['webchat_upstream_seconds_count{method="poll"}'] >= 1
+    assert values['webchat_upstream_seconds_count{method="send_events"}'] >= 1
+    assert requests.get(server.url + "/readyz", timeout=10).json() == {"status": "ready"}
+    sim.fail_next(1, 503, None, paths=f"/chats/{chat['chat_id']}/events")
+    tab.wait_type("upstream", status="retrying")
+    tab.wait_type("upstream", status="ok", timeout=15)
+    log_lines = [json.loads(line) for line in server.log_path.read_text().splitlines()
+                 if line.startswith("{")]
+    assert log_lines, "no JSON log lines"
+    failed = [line for line in log_lines if "poll of chat" in line["message"]]
+    assert failed and failed[-1]["chat"] == chat["chat_id"] and failed[-1]["visitor"]
+    assert failed[-1]["level"] == "warning"
+    assert not any(secret_text in line["message"] for line in log_lines)

@@ -15,6 +15,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from ..logs import chat_var, visitor_var
 from ..servicepattern import UpstreamError
 from ..store import StoreError
 from .backoff import Backoff
@@ -39,6 +40,8 @@ class Poller(threading.Thread):
         self._reconcile = reconcile
 
     def run(self) -> None:
+        visitor_var.set(self.visitor_id)
+        chat_var.set(self.chat_id)
         try:
             if self._take_lease():
                 self._poll()

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import requests
@@ -61,6 +62,7 @@ class Relay:
         self._stopped = threading.Event()
         self._send_locks: dict[str, threading.Lock] = {}
         self._closed = False
+        self.on_logged: Callable[[int], Any] | None = None  # metrics: events numbered
 
     # -- identity ------------------------------------------------------------------------
 
@@ -198,12 +200,14 @@ class Relay:
         """
         if not events:
             return False
-        self.store.append(
+        added = self.store.append(
             chat_id,
             events,
             [log_key(e) for e in events],
             [strict or event_key(e) is not None for e in events],
         )
+        if self.on_logged is not None and added:
+            self.on_logged(len(added))
         ended = any(is_terminal(e) for e in events)
         statuses = [e for e in events if e.get("event") == "chat_session_status"]
         chat = self.store.get_chat(visitor_id)

@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Any, Protocol
 
+from ..logs import visitor_var
 from ..servicepattern import UpstreamError
 from ..store import Message, StoreError
 from .frames import Frame, FrameError, parse_frame
@@ -48,6 +49,7 @@ class SocketSession:
 
     def serve(self) -> None:
         """Read frames until the socket closes; a bad frame is answered, never fatal."""
+        token = visitor_var.set(self.visitor_id)
         self.relay.store.subscribe(self.visitor_id, self.deliver)
         try:
             while True:
@@ -56,6 +58,7 @@ class SocketSession:
         finally:
             self.closed = True
             self.relay.store.unsubscribe(self.visitor_id, self.deliver)
+            visitor_var.reset(token)
 
     def handle(self, raw: str | bytes | None) -> None:
         """One frame from the browser."""

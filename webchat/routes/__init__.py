@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
 from ..store import StoreError
@@ -11,10 +11,18 @@ from . import api, pages, ws
 from .errors import api_error
 
 
+def metrics() -> Response:
+    """Prometheus text exposition of this process's figures."""
+    body = current_app.extensions["webchat.metrics"].render()
+    return Response(body, mimetype="text/plain; version=0.0.4")
+
+
 def init_app(app: Flask) -> None:
     """Register every route, the visitor cookie hook and JSON errors for the API."""
     app.register_blueprint(pages.bp)
     app.add_url_rule("/widget.js", "widget_js", pages.widget_js, methods=["GET"])
+    app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", api.readyz, methods=["GET"])
     app.register_blueprint(api.bp)
     ws.init_app(app)
     app.after_request(set_visitor_cookie)

@@ -54,6 +54,13 @@ def _upstream_failed(error: UpstreamError) -> Response:
     return api_error(502, "upstream", "The contact center is not answering. Please try again.")
 
 
+def readyz() -> Response | tuple[dict, int]:
+    """Readiness: this instance can serve chats when its store answers."""
+    if current_app.extensions["webchat.store"].ping():
+        return {"status": "ready"}, 200
+    return api_error(503, "store_unavailable", "The store does not answer.")
+
+
 @bp.get("/config")
 def config() -> dict:
     """What the chat page needs to know of the server's settings (nothing secret)."""

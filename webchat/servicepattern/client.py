@@ -9,7 +9,9 @@ every failure leaves here as an UpstreamError.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from typing import Any, BinaryIO
@@ -54,6 +56,28 @@ class UploadResult:
     file_name: str
 
 
+Observer = Callable[[str, float, "int | None", bool], None]
+
+
+def operation(method: str, path: str) -> str:
+    """A short, bounded name for a call, for metrics (never the ids in the path)."""
+    if path.endswith("/events"):
+        return "poll" if method == "GET" else "send_events"
+    for suffix, name in (
+        ("/availability", "availability"),
+        ("/parameters", "parameters"),
+        ("/chats/active", "active_chat"),
+        ("/history", "history"),
+    ):
+        if path.endswith(suffix):
+            return name
+    if "/profilephotos/" in path:
+        return "photo"
+    if "/files/" in path:
+        return "file"
+    return {"/chats": "request_chat", "/files": "upload"}.get(path, "other")
+
+
 def _reason(error: Exception) -> str:
     """The innermost cause of a requests error, in one short line."""
     while error.__context__ is not None and error.__context__ is not error:
@@ -85,6 +109,9 @@ class ServicePatternClient:
         self.user_agent = user_agent
         self.verify = verify
         self._tls_reported = False
+        self.observer: Observer | None = None
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
         self.session = requests.Session()
         self.session.cookies = RequestsCookieJar(policy=RefuseAllPolicy())
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
@@ -136,9 +163,15 @@ class ServicePatternClient:
 
     def get_new_events(self, who: Identity, chat_id: str) -> list[dict[str, Any]]:
         """The long poll: held upstream for up to ~15 s, then new events or none."""
-        body = self._json(
-            "GET", f"/chats/{chat_id}/events", who, bust=True, timeout=self.poll_timeout
-        )
+        with self._count_lock:
+            self._in_flight += 1
+        try:
+            body = self._json(
+                "GET", f"/chats/{chat_id}/events", who, bust=True, timeout=self.poll_timeout
+            )
+        finally:
+            with self._count_lock:
+                self._in_flight -= 1
         return parse_events(body, 200)
 
     def upload_file(
@@ -196,6 +229,7 @@ class ServicePatternClient:
             params["tenantUrl"] = self.tenant_url
         if bust:
             params["timestamp"] = str(int(time.time() * 1000))
+        started = time.monotonic()
         try:
             response = self.session.request(
                 method,
@@ -209,20 +243,14 @@ class ServicePatternClient:
                 verify=self.verify,
                 **kwargs,
             )
-        except requests.Timeout:
-            raise UpstreamError(f"ServicePattern did not answer {method} {path} in time") from None
-        except requests.exceptions.SSLError as error:
-            if self._tls_reported:
-                raise UpstreamError("ServicePattern's TLS certificate did not verify") from None
-            self._tls_reported = True
-            message = (
-                "ServicePattern's TLS certificate did not verify; if it is signed by a private "
-                f"CA, set SP_CA_BUNDLE to that CA's PEM file ({_reason(error)})"
-            )
-            log.error(message)
-            raise UpstreamError(message) from None
         except requests.RequestException as error:
-            raise UpstreamError(f"ServicePattern unreachable: {type(error).__name__}") from None
+            self._observe(method, path, started, None)
+            raise self._translate(method, path, error) from None
+        self._observe(method, path, started, response.status_code)
+        return self._check(response, who)
+
+    def _check(self, response: requests.Response, who: Identity) -> requests.Response:
+        """Keep the cookies it set; turn anything but 200 into an UpstreamError."""
         if response.headers.get("Set-Cookie"):
             extract_cookies_to_jar(who.jar, response.request, response.raw)
             who.cookies_changed = True
@@ -234,6 +262,22 @@ class ServicePatternClient:
             raise error
         return response
 
+    def _translate(self, method: str, path: str, error: Exception) -> UpstreamError:
+        """A transport failure as an UpstreamError (a TLS failure explained once, loudly)."""
+        if isinstance(error, requests.Timeout):
+            return UpstreamError(f"ServicePattern did not answer {method} {path} in time")
+        if isinstance(error, requests.exceptions.SSLError):
+            if self._tls_reported:
+                return UpstreamError("ServicePattern's TLS certificate did not verify")
+            self._tls_reported = True
+            message = (
+                "ServicePattern's TLS certificate did not verify; if it is signed by a private "
+                f"CA, set SP_CA_BUNDLE to that CA's PEM file ({_reason(error)})"
+            )
+            log.error(message)
+            return UpstreamError(message)
+        return UpstreamError(f"ServicePattern unreachable: {type(error).__name__}")
+
     def _json(self, method: str, path: str, who: Identity, **kwargs: Any) -> dict[str, Any]:
         response = self._send(method, path, who, **kwargs)
         try:
@@ -243,6 +287,17 @@ class ServicePatternClient:
 
     def _stream(self, path: str, who: Identity) -> requests.Response:
         return self._send("GET", path, who, tenant=False, stream=True)
+
+    @property
+    def polls_in_flight(self) -> int:
+        """Long polls waiting on ServicePattern right now."""
+        return self._in_flight
+
+    def _observe(self, method: str, path: str, started: float, status: int | None) -> None:
+        if self.observer is not None:
+            self.observer(
+                operation(method, path), time.monotonic() - started, status, status == 200
+            )
 
     def close(self) -> None:
         """Release pooled connections."""
