@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -79,8 +81,9 @@ def test_untrusted_certificate_gives_upstream_errors_not_a_hang(tls_sim):
         visitor.close()
         app.stop()
     log = app.log_path.read_text()
-    errors = [line for line in log.splitlines() if " ERROR " in line]
-    assert len(errors) == 1 and "set SP_CA_BUNDLE" in errors[0]
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    errors = [line for line in lines if line["level"] == "error"]
+    assert len(errors) == 1 and "set SP_CA_BUNDLE" in errors[0]["message"]
     assert "Traceback" not in log
 
 
