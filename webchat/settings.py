@@ -47,6 +47,8 @@ class Settings:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     post_chat_survey: bool = False
     lease_ttl: float = 10.0
+    frames_per_minute: int = 240
+    uploads_per_minute: int = 10
     ca_bundle: str | None = None
     tls_verify: bool = True
 
@@ -137,6 +139,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "poll_timeout": _number(env, "SP_POLL_TIMEOUT", 30.0),
         "availability_ttl": _number(env, "AVAILABILITY_TTL", 5.0),
         "lease_ttl": _number(env, "LEASE_TTL", 10.0),
+        "frames_per_minute": int(_number(env, "FRAMES_PER_MINUTE", 240, int)),
+        "uploads_per_minute": int(_number(env, "UPLOADS_PER_MINUTE", 10, int)),
         "call_timeout": _number(env, "SP_CALL_TIMEOUT", 10.0),
     }
     values["post_chat_survey"] = _flag(env, "POST_CHAT_SURVEY")

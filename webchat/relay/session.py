@@ -29,17 +29,30 @@ class Socket(Protocol):
     def receive(self, timeout: float | None = None) -> str | bytes | None: ...
 
 
+class FrameAllowance(Protocol):
+    """Rate limit of frames per visitor (webchat.limits.FrameLimiter)."""
+
+    def allow(self, visitor_id: str) -> bool: ...
+
+
 class SocketSession:
     """Serves one socket of one visitor until it closes."""
 
     def __init__(
-        self, ws: Socket, relay: Relay, visitor_id: str, max_chars: int, user_agent: str | None
+        self,
+        ws: Socket,
+        relay: Relay,
+        visitor_id: str,
+        max_chars: int,
+        user_agent: str | None,
+        limiter: FrameAllowance | None = None,
     ) -> None:
         self.ws = ws
         self.relay = relay
         self.visitor_id = visitor_id
         self.max_chars = max_chars
         self.user_agent = user_agent
+        self.limiter = limiter
         self._lock = threading.Lock()
         self._chat_id: str | None = None
         self._cursor: int | None = None  # None until hello: live entries wait for the replay
@@ -63,6 +76,9 @@ class SocketSession:
     def handle(self, raw: str | bytes | None) -> None:
         """One frame from the browser."""
         frame_id = None
+        if self.limiter is not None and not self.limiter.allow(self.visitor_id):
+            self._error("rate_limited", "Too many messages at once. Please slow down.", None)
+            return
         try:
             frame = parse_frame(raw, self.max_chars)
             frame_id = frame.id

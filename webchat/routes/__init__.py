@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
+from .. import limits
 from ..store import StoreError
 from ..visitor import set_visitor_cookie
 from . import api, pages, ws
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/readyz", "readyz", api.readyz, methods=["GET"])
     app.register_blueprint(api.bp)
     ws.init_app(app)
+    limits.init_app(app, app.config["WEBCHAT_SETTINGS"].store_url)
     app.after_request(set_visitor_cookie)
 
     @app.errorhandler(StoreError)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import requests
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from ..limits import limiter
 from ..relay import FrameError, Relay
 from ..servicepattern import UpstreamError
 from ..servicepattern.multipart import file_size
@@ -84,7 +85,12 @@ def parameters() -> dict[str, list]:
     return {"parameters": _relay().parameters.get()}
 
 
+def _upload_limit() -> str:
+    return f"{current_app.config['WEBCHAT_SETTINGS'].uploads_per_minute}/minute"
+
+
 @bp.post("/files")
+@limiter.limit(_upload_limit)
 def upload() -> Response | tuple[dict, int]:
     """Stream a file to ServicePattern and share it in the visitor's chat."""
     limit = current_app.config["WEBCHAT_MAX_UPLOAD"]

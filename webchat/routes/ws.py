@@ -11,6 +11,7 @@ import secrets
 from flask import Flask, current_app, request
 from flask_sock import Sock
 
+from ..limits import FrameLimiter
 from ..relay.session import SocketSession
 from ..visitor import read_visitor
 from .errors import api_error
@@ -48,6 +49,7 @@ def chat_socket(ws) -> None:  # type: ignore[no-untyped-def]
             visitor_id,
             settings.max_message_chars,
             request.headers.get("User-Agent"),
+            current_app.extensions["webchat.frame_limiter"],
         ).serve()
     finally:
         registry.discard(ws)
@@ -64,4 +66,7 @@ def init_app(app: Flask) -> None:
         },
     )
     app.before_request(check_origin)
+    app.extensions["webchat.frame_limiter"] = FrameLimiter(
+        settings.store_url, settings.frames_per_minute
+    )
     sock.init_app(app)
