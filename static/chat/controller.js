@@ -235,7 +235,7 @@ export class App {
     const entry = this.outbox.remove(id);
     if (!entry) return;
     if (entry.event.event === MESSAGE) this.transcript.mark(id, true);
-    if (entry.event.event === 'chat_session_end') this.endChat(t('chat.youEnded'));
+    if (entry.event.event === 'chat_session_end') this.endChat(null);
   }
 
   onError({ id, code, message }) {
@@ -292,6 +292,7 @@ export class App {
   endChat(line) {
     if (this.ended) return;
     this.ended = true;
+    if (this.log.closing && line === t('chat.ended')) line = null; // "You ended the chat" said it
     const hadFocus = this.composer.contains(document.activeElement) || this.els.transcript.contains(document.activeElement);
     this.typingParties.clear();
     this.transcript.setTyping([]);
@@ -380,9 +381,10 @@ export class App {
     if (this.conn.send({ type: 'send', id, event })) this.typingIds.add(id);
   }
 
+  /** End chat, confirmed: the conversation closes at once; the server's end follows. */
   endByVisitor() {
-    if (!this.config.softEnd) return void this.sendReliable({ event: 'chat_session_end' });
-    if (this.sendReliable({ event: 'chat_session_disconnect' })) {
+    const event = this.config.softEnd ? 'chat_session_disconnect' : 'chat_session_end';
+    if (this.sendReliable({ event })) {
       this.transcript.system(t('chat.youEnded'), 'end');
       this.setClosing();
       this.els.transcript.focus();
