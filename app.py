@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webchat import __version__, routes
 from webchat.metrics import Metrics
@@ -93,5 +94,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     relay.on_logged = metrics.events_relayed.inc
     app.extensions["webchat.metrics"] = metrics
     app.extensions["webchat.shutdown"] = lambda: shutdown(app)
+    if settings.trusted_proxies:
+        # Behind a TLS-terminating load balancer: believe its X-Forwarded-* headers, so the
+        # Origin check, Secure cookies and URLs see the address the browser used.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     routes.init_app(app)
     return app

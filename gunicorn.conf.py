@@ -15,6 +15,9 @@ threads = int(os.environ.get("THREADS", "256"))
 timeout = 60
 graceful_timeout = 40  # > SP_POLL_TIMEOUT: the last poll finishes and its lease goes back
 keepalive = 5
+# X-Forwarded-* are trusted only through TRUSTED_PROXIES (werkzeug's ProxyFix in the app),
+# never implicitly because a request came from a local address.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 
 
 def post_worker_init(worker):  # type: ignore[no-untyped-def]

@@ -48,6 +48,7 @@ class Settings:
     post_chat_survey: bool = False
     lease_ttl: float = 10.0
     frames_per_minute: int = 240
+    trusted_proxies: int = 0
     uploads_per_minute: int = 10
     ca_bundle: str | None = None
     tls_verify: bool = True
@@ -88,6 +89,13 @@ def _number(env: Mapping[str, str], name: str, default: float, cast: type = floa
     if value <= 0:
         raise SettingsError(f"{name}: must be greater than zero, got {raw!r}")
     return value
+
+
+def _proxies(env: Mapping[str, str]) -> int:
+    raw = (env.get("TRUSTED_PROXIES") or "0").strip()
+    if not raw.isdigit() or int(raw) > 5:
+        raise SettingsError(f"TRUSTED_PROXIES: {raw!r} is not a number of proxies from 0 to 5")
+    return int(raw)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
@@ -140,6 +148,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "availability_ttl": _number(env, "AVAILABILITY_TTL", 5.0),
         "lease_ttl": _number(env, "LEASE_TTL", 10.0),
         "frames_per_minute": int(_number(env, "FRAMES_PER_MINUTE", 240, int)),
+        "trusted_proxies": _proxies(env),
         "uploads_per_minute": int(_number(env, "UPLOADS_PER_MINUTE", 10, int)),
         "call_timeout": _number(env, "SP_CALL_TIMEOUT", 10.0),
     }

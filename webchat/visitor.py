@@ -12,6 +12,7 @@ from flask import Flask, Request, Response, current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 COOKIE = "wc_visitor"
+HOST_COOKIE = "__Host-wc_visitor"  # under HTTPS: host-only, Secure, Path=/ by the browser's rule
 MAX_AGE = 30 * 24 * 3600
 
 
@@ -21,7 +22,7 @@ def _serializer(app: Flask) -> URLSafeSerializer:
 
 def read_visitor(req: Request, app: Flask) -> str | None:
     """The visitor id from a valid cookie, or None."""
-    raw = req.cookies.get(COOKIE)
+    raw = req.cookies.get(HOST_COOKIE) or req.cookies.get(COOKIE)
     if not raw or len(raw) > 200:
         return None
     try:
@@ -41,11 +42,16 @@ def current_visitor() -> str:
 
 
 def set_visitor_cookie(response: Response) -> Response:
-    """after_request: give a new visitor its cookie (Secure and partitioned under HTTPS)."""
+    """after_request: give a new visitor its cookie.
+
+    Under HTTPS the chat page is usually framed by the company's site, another site: the cookie
+    is then `__Host-` prefixed, Secure, `SameSite=None` and `Partitioned` (CHIPS), so browsers
+    that block third-party cookies still keep it, partitioned under the company's site.
+    """
     if g.get("visitor_new"):
         secure = request.is_secure
         response.set_cookie(
-            COOKIE,
+            HOST_COOKIE if secure else COOKIE,
             _serializer(current_app).dumps(g.visitor_id),
             max_age=MAX_AGE,
             httponly=True,
