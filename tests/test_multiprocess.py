@@ -154,10 +154,51 @@ def test_sigterm_closes_sockets_with_1012_and_hands_the_chat_over(sim_server, re
         a.proc.wait(15)
         # The lease was given back: b polls at once, long before a 60 s lease would lapse.
         sim.agent_say(chat["chat_id"], "after the handover")
-        tab_b.wait(lambda f: f["type"] == "event" and f["event"].get("msg") ==
-                   "after the handover", timeout=8)
+        tab_b.wait(
+            lambda f: f["type"] == "event" and f["event"].get("msg") == "after the handover",
+            timeout=8,
+        )
         _contiguous_once(tab_b)
     finally:
         visitor.close()
         a.stop()
         b.stop()
+
+
+def test_server_restart_mid_chat_loses_nothing(sim_server, redis_url, sim):
+    env = {"STORE_URL": redis_url, "SECRET_KEY": "shared-" + uuid.uuid4().hex}
+    before = ServerProcess(sim_server.base_url, env)
+    visitor = Visitor(before.url)
+    after = None
+    try:
+        tab = visitor.tab()
+        chat = visitor.start_chat(tab)
+        sent = tab.say("before the restart")
+        tab.wait(
+            lambda f: (
+                f["type"] == "event"
+                and "before the restart" in f["event"].get("msg", "")
+                and f["event"]["party_id"] != chat["chat_id"]
+            )
+        )
+        last = tab.seqs()[-1]
+        before.stop()
+        sim.agent_say(chat["chat_id"], "while the server restarted")
+        after = ServerProcess(sim_server.base_url, env)
+        back = _tab_on(visitor, after)
+        state = back.hello(after=last, chat_id=chat["chat_id"])
+        assert state["chat"]["chat_id"] == chat["chat_id"] and state["last_seq"] >= last
+        back.wait(
+            lambda f: (
+                f["type"] == "event" and f["event"].get("msg") == "while the server restarted"
+            ),
+            timeout=15,
+        )
+        assert back.seqs()[0] == last + 1
+        assert back.seqs() == list(range(last + 1, last + 1 + len(back.seqs())))
+        assert sum(1 for f in tab.events() + back.events() if f["event"].get("msg_id") == sent) == 1
+    finally:
+        visitor.close()
+        before.stop()
+        if after:
+            after.stop()
