@@ -86,7 +86,7 @@
 
   function render() {
     label.textContent = isOpen ? S.close : d.text || S.open;
-    badge.textContent = unread;
+    badge.textContent = unread || '';
     badge.hidden = !unread;
     if (unread) btn.setAttribute('aria-label', `${label.textContent}, ${S.unread.replace('{n}', unread)}`);
     else btn.removeAttribute('aria-label');

@@ -25,6 +25,7 @@ from .settings import SettingsError
 
 THEME_ENV = "THEME_DIR"
 DEFAULT_LANG = "en"
+FORM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
@@ -88,6 +89,19 @@ def languages(app: Flask) -> list[str]:
         if i18n.is_dir():
             found.update(p.stem for p in i18n.glob("*.json") if LANG.match(p.stem))
     return sorted(found)
+
+
+def form_names(app: Flask) -> list[str]:
+    """The forms with a template (`templates/forms/<name>.html`), ours and the theme's."""
+    theme = app.extensions.get("webchat.theme")
+    folders = [Path(app.root_path) / (app.template_folder or "templates") / "forms"]
+    if theme is not None:
+        folders.append(theme / "templates" / "forms")
+    names = set()
+    for folder in folders:
+        if folder.is_dir():
+            names.update(p.stem for p in folder.glob("*.html") if FORM.match(p.stem))
+    return sorted(names)
 
 
 def strings(app: Flask, lang: str) -> dict[str, Any]:

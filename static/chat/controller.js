@@ -108,7 +108,8 @@ export class App {
   focusIfWanted() {
     if (!this.pendingFocus || this.view === 'loading' || document.visibilityState !== 'visible') return;
     this.pendingFocus = false;
-    this.focusEntry();
+    if (this.view !== 'prechat') return void this.focusEntry();
+    this.prechat.load().then(() => { if (this.view === 'prechat') this.prechat.focus(); });
   }
 
   /** Focus where a person expects it for the current view. */

@@ -60,6 +60,8 @@ export class Forms {
   constructor(transcript, onAnswer, onSkip) {
     Object.assign(this, { transcript, onAnswer, onSkip });
     this.answered = new Set(store.get(ANSWERED_KEY, [], 'local'));
+    /** The forms the web team supplied templates for (the page lists them; no 404s). */
+    this.known = new Set((document.getElementById('wc-app').dataset.forms || '').split(' '));
   }
 
   isAnswered(id) { return this.answered.has(String(id)); }
@@ -76,7 +78,7 @@ export class Forms {
     if (this.isAnswered(id)) return;
     const suffix = id.replace(/[^\w-]/g, '') || String(Date.now());
     let form = null;
-    if (NAME.test(name)) {
+    if (NAME.test(name) && this.known.has(name)) {
       try {
         const res = await fetch(`/forms/${name}?lang=${encodeURIComponent(document.documentElement.lang)}`, { credentials: 'same-origin' });
         if (res.ok) form = clean(new DOMParser().parseFromString(await res.text(), 'text/html').body).querySelector('form');

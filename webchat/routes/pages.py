@@ -35,6 +35,7 @@ def _page_context() -> dict:
             lambda m: str(values.get(m[1], m[0])), str(strings.get(key, key))
         ),
         "strings_json": json.dumps(strings, ensure_ascii=False).replace("</", "<\\/"),
+        "forms": theme.form_names(current_app),
         "config": {
             "max_message_chars": settings.max_message_chars,
             "max_upload_bytes": settings.max_upload_bytes,
