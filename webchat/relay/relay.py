@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import requests
 
-from ..servicepattern import Identity, ServicePatternClient, UpstreamError
+from ..servicepattern import ChatInfo, Identity, ServicePatternClient, UpstreamError
 from ..servicepattern.cookies import jar_from_list, jar_to_list
 from ..store import Store, StoreError
 from .backoff import Backoff
@@ -29,6 +29,17 @@ log = logging.getLogger(__name__)
 ENDED_LOG_TTL = 3600.0
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 NO_RETRY = {"chat_session_typing", "chat_session_not_typing"}
+
+
+def _pointer(info: ChatInfo, user_agent: str | None) -> dict[str, Any]:
+    """What the store keeps as the visitor's current chat."""
+    return {
+        "chat_id": info.chat_id,
+        "state": info.state,
+        "ewt": info.ewt,
+        "ended": False,
+        "user_agent": user_agent,
+    }
 
 
 class Relay:
@@ -124,13 +135,7 @@ class Relay:
             self.save_identity(visitor_id, who)
         if info is None:
             return None
-        chat = {
-            "chat_id": info.chat_id,
-            "state": info.state,
-            "ewt": info.ewt,
-            "ended": False,
-            "user_agent": user_agent,
-        }
+        chat = _pointer(info, user_agent)
         self.store.set_chat(visitor_id, chat)
         return chat
 
@@ -155,13 +160,7 @@ class Relay:
                     raise
                 time.sleep(backoff.next_delay())
         self.save_identity(visitor_id, who)
-        chat = {
-            "chat_id": info.chat_id,
-            "state": info.state,
-            "ewt": info.ewt,
-            "ended": False,
-            "user_agent": user_agent,
-        }
+        chat = _pointer(info, user_agent)
         self.store.set_chat(visitor_id, chat)
         if not info.is_new_chat and self.store.last_seq(info.chat_id) == 0:
             self.reconcile(visitor_id, info.chat_id)

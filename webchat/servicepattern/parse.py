@@ -47,24 +47,8 @@ def parse_body(text: str | bytes, status: int) -> dict[str, Any]:
     return body
 
 
-def parse_timestamp(value: Any) -> str | None:
-    """UNIX seconds as a string of digits (the form every shipped client reads), or None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        return None
-    if value >= MS_THRESHOLD:
-        value = value / 1000
-    return str(int(value))
-
-
-def parse_ewt(value: Any) -> int | None:
-    """Estimated wait in whole seconds, from a string or a number; None if absent or nonsense."""
+def _seconds(value: Any) -> float | None:
+    """A finite, non-negative number from a number or a numeric string; None otherwise."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str):
@@ -74,7 +58,23 @@ def parse_ewt(value: Any) -> int | None:
             return None
     if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
         return None
-    return int(round(value))
+    return value
+
+
+def parse_timestamp(value: Any) -> str | None:
+    """UNIX seconds as a string of digits (the form every shipped client reads), or None."""
+    seconds = _seconds(value)
+    if seconds is None:
+        return None
+    if seconds >= MS_THRESHOLD:
+        seconds = seconds / 1000
+    return str(int(seconds))
+
+
+def parse_ewt(value: Any) -> int | None:
+    """Estimated wait in whole seconds, from a string or a number; None if absent or nonsense."""
+    seconds = _seconds(value)
+    return None if seconds is None else int(round(seconds))
 
 
 def parse_availability(body: dict[str, Any]) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..servicepattern.cookies import cookie_key
 from .base import Entry, Listener, Message, Store
+from .listeners import LocalListeners
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class MemoryStore(Store):
         self._owners: dict[str, str] = {}
         self._logs: dict[str, _Log] = {}
         self._leases: dict[str, tuple[str, float]] = {}
-        self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._local = LocalListeners()
         self._chat_locks: dict[str, threading.Lock] = {}
 
     def _visitor(self, visitor_id: str) -> _Visitor:
@@ -126,7 +126,7 @@ class MemoryStore(Store):
             idle = [
                 v
                 for v, rec in self._visitors.items()
-                if now - rec.seen > VISITOR_TTL and not self._listeners.get(v)
+                if now - rec.seen > VISITOR_TTL and not self._local.has(v)
             ]
             for visitor_id in idle:
                 del self._visitors[visitor_id]
@@ -156,26 +156,13 @@ class MemoryStore(Store):
                 del self._leases[chat_id]
 
     def subscribe(self, visitor_id: str, listener: Listener) -> None:
-        with self._lock:
-            self._listeners[visitor_id].append(listener)
+        self._local.add(visitor_id, listener)
 
     def unsubscribe(self, visitor_id: str, listener: Listener) -> None:
-        with self._lock:
-            listeners = self._listeners.get(visitor_id)
-            if listeners and listener in listeners:
-                listeners.remove(listener)
-            if listeners is not None and not listeners:
-                del self._listeners[visitor_id]
+        self._local.remove(visitor_id, listener)
 
     def has_listeners(self, visitor_id: str) -> bool:
-        with self._lock:
-            return bool(self._listeners.get(visitor_id))
+        return self._local.has(visitor_id)
 
     def publish(self, visitor_id: str, message: Message) -> None:
-        with self._lock:
-            listeners = list(self._listeners.get(visitor_id, ()))
-        for listener in listeners:
-            try:
-                listener(message)
-            except Exception:  # a broken socket must not stop the others
-                log.exception("listener failed")
+        self._local.dispatch(visitor_id, message)

@@ -15,13 +15,13 @@ import json
 import logging
 import threading
 import uuid
-from collections import defaultdict
 from typing import Any
 
 import redis
 
 from ..servicepattern.cookies import cookie_key
 from .base import Entry, Listener, Message, Store, StoreError
+from .listeners import LocalListeners
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,8 @@ class RedisStore(Store):
         self._append = self._redis.register_script(APPEND)
         self._renew = self._redis.register_script(RENEW)
         self._release = self._redis.register_script(RELEASE)
-        self._listeners: dict[str, list[Listener]] = defaultdict(list)
-        self._lock = threading.Lock()
+        self._local = LocalListeners()
+        self._lock = threading.Lock()  # guards the pub/sub connection object
         self._own_channel = f"wc:proc:{uuid.uuid4().hex}"
         self._pubsub: Any = None
         self._closed = threading.Event()
@@ -177,53 +177,36 @@ class RedisStore(Store):
     # -- fan-out ---------------------------------------------------------------------------------
 
     def subscribe(self, visitor_id: str, listener: Listener) -> None:
-        with self._lock:
-            first = not self._listeners[visitor_id]
-            self._listeners[visitor_id].append(listener)
-            pubsub = self._pubsub
-        if first and pubsub is not None:
-            try:
-                pubsub.subscribe(_channel(visitor_id))
-            except redis.RedisError:
-                log.warning("subscribe failed; the listener resubscribes on reconnect")
+        if self._local.add(visitor_id, listener):
+            with self._lock:
+                pubsub = self._pubsub
+            if pubsub is not None:
+                try:
+                    pubsub.subscribe(_channel(visitor_id))
+                except redis.RedisError:
+                    log.warning("subscribe failed; the listener resubscribes on reconnect")
 
     def unsubscribe(self, visitor_id: str, listener: Listener) -> None:
-        with self._lock:
-            listeners = self._listeners.get(visitor_id)
-            if listeners and listener in listeners:
-                listeners.remove(listener)
-            last = listeners is not None and not listeners
-            if last:
-                del self._listeners[visitor_id]
-            pubsub = self._pubsub
-        if last and pubsub is not None:
-            with contextlib.suppress(redis.RedisError):  # a stale one costs an ignored message
-                pubsub.unsubscribe(_channel(visitor_id))
+        if self._local.remove(visitor_id, listener):
+            with self._lock:
+                pubsub = self._pubsub
+            if pubsub is not None:
+                with contextlib.suppress(redis.RedisError):  # stale: costs an ignored message
+                    pubsub.unsubscribe(_channel(visitor_id))
 
     def has_listeners(self, visitor_id: str) -> bool:
-        with self._lock:
-            return bool(self._listeners.get(visitor_id))
+        return self._local.has(visitor_id)
 
     def publish(self, visitor_id: str, message: Message) -> None:
         self._call(self._redis.publish, _channel(visitor_id), json.dumps(message))
 
-    def _dispatch(self, visitor_id: str, message: Message) -> None:
-        with self._lock:
-            listeners = list(self._listeners.get(visitor_id, ()))
-        for listener in listeners:
-            try:
-                listener(message)
-            except Exception:  # one broken socket must not stop the others
-                log.exception("listener failed")
-
     def _connect(self) -> None:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        with self._lock:
-            channels = [_channel(v) for v in self._listeners]
+        channels = [_channel(v) for v in self._local.visitors()]
         pubsub.subscribe(self._own_channel, *channels)
         with self._lock:
             self._pubsub = pubsub
-            missed = [v for v in self._listeners if _channel(v) not in channels]
+        missed = [v for v in self._local.visitors() if _channel(v) not in channels]
         if missed:  # subscribed while we were connecting
             pubsub.subscribe(*[_channel(v) for v in missed])
 
@@ -237,10 +220,8 @@ class RedisStore(Store):
                     self._connect()
                     if connected_before:
                         log.warning("Redis is back; sockets catch up from the logs")
-                        with self._lock:
-                            visitors = list(self._listeners)
-                        for visitor_id in visitors:
-                            self._dispatch(visitor_id, {"kind": "resync"})
+                        for visitor_id in self._local.visitors():
+                            self._local.dispatch(visitor_id, {"kind": "resync"})
                     connected_before = True
                     delay = 0.1
                 message = self._pubsub.get_message(timeout=1.0)
@@ -257,7 +238,7 @@ class RedisStore(Store):
             if message and message.get("type") == "message":
                 channel = message["channel"]
                 if channel.startswith("wc:ch:"):
-                    self._dispatch(channel[6:], json.loads(message["data"]))
+                    self._local.dispatch(channel[6:], json.loads(message["data"]))
 
     def ping(self) -> bool:
         """Readiness: True when Redis answers."""
