@@ -22,7 +22,7 @@
   const ALL = /*STRINGS*/{};
   const pick = (l) => l && (ALL[l] ? l : ALL[l.split('-')[0].toLowerCase()] && l.split('-')[0].toLowerCase());
   const lang = [d.lang, ...(navigator.languages || [navigator.language])].map(pick).find(Boolean) || 'en';
-  const S = ALL[lang] || { open: 'Chat', close: 'Close chat', unread: '{n} unread', frame: 'Chat' };
+  const S = ALL[lang] || { open: 'Chat', close: 'Close chat', unread: '{n} unread' };
   const num = (v, dflt) => (/^\d{1,10}$/.test(v || '') ? +v : dflt);
   const [ox, oy] = (d.offset || '').split(/[\s,]+/).map((v) => num(v, null));
   const x = ox ?? 20;
@@ -35,20 +35,19 @@
   const handlers = {};
   let params = {};
   let host; let root; let btn; let label; let badge; let panel; let frame;
-  let ready = false; let isOpen = false; let unread = 0; let baseTitle = null;
+  let ready = false; let isOpen = false; let unread = 0;
 
   const CSS_TEXT = `:host{all:initial}
 .l{position:fixed;${side}:${x}px;bottom:${y}px;z-index:${z};display:flex;align-items:center;gap:8px;padding:12px 20px;border:0;border-radius:999px;background:${color};color:#fff;font:600 16px/1.2 system-ui,sans-serif;cursor:pointer;box-shadow:0 2px 12px #0006}
-.l:focus-visible{outline:3px solid #ffbf47;outline-offset:2px;box-shadow:0 0 0 6px #1d2330}
-.l svg{flex:none}.b{min-width:22px;padding:2px 6px;border-radius:11px;background:#b3261e;color:#fff;font-size:13px;text-align:center}
+.l:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
+.b{min-width:22px;padding:2px 6px;border-radius:11px;background:#b3261e;color:#fff;font-size:13px;text-align:center}
 .p{position:fixed;${side}:${x}px;bottom:${y + 64}px;z-index:${z};width:min(380px,calc(100vw - ${2 * x}px));height:min(640px,calc(100vh - ${y + 84}px));border-radius:14px;overflow:hidden;background:#fff;box-shadow:0 8px 32px #0005;display:none}
 .p.o{display:block}iframe{border:0;width:100%;height:100%;display:block}
-@media (max-width:480px){.p{inset:0;width:100%;height:100%;border-radius:0}.o~.l{display:none}}
-@media (prefers-reduced-motion:no-preference){.o{animation:i .2s ease-out}@keyframes i{from{opacity:0;transform:translateY(16px)}}}`;
+@media (max-width:480px){.p{inset:0;width:100%;height:100%;border-radius:0}.o~.l{display:none}}`;
 
   const el = (tag, cls) => Object.assign(document.createElement(tag), cls ? { className: cls } : {});
   const save = (patch) => { Object.assign(saved, patch); try { sessionStorage.setItem(KEY, JSON.stringify(saved)); } catch { /* no storage */ } };
-  const emit = (name, data) => (handlers[name] || []).forEach((fn) => { try { fn(data); } catch (e) { setTimeout(() => { throw e; }); } });
+  const emit = (name, data) => (handlers[name] || []).forEach((fn) => setTimeout(fn, 0, data)); // a failing listener breaks nothing
   const post = (msg) => { if (ready) frame.contentWindow.postMessage({ ...msg, webchat: 1 }, origin); };
   const pageTitle = () => document.title.replace(/^\(\d+\) /, '');
   const context = () => post({ type: 'context', url: location.href, title: pageTitle(), params, open: isOpen && !document.hidden });
@@ -65,7 +64,7 @@
     btn = el('button', 'l');
     btn.type = 'button';
     btn.setAttribute('aria-expanded', 'false');
-    btn.innerHTML = '<svg aria-hidden="true" width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg>';
+    btn.innerHTML = '<svg aria-hidden="true" width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"><path d="M4 4h16v12H8l-4 4z"/></svg>';
     label = el('span');
     badge = el('span', 'b');
     badge.setAttribute('aria-hidden', 'true');
@@ -80,8 +79,7 @@
     render();
     if (saved.active || saved.open) build();
     if (saved.open) open(false);
-    (Array.isArray(queued) ? queued : []).forEach(([name, ...args]) => api[name] && api[name](...args));
-    document.dispatchEvent(new CustomEvent('webchat:ready'));
+    [].concat(queued || []).forEach(([name, ...args]) => api[name] && api[name](...args));
   }
 
   function render() {
@@ -98,7 +96,7 @@
     if (frame) return;
     panel = el('div', 'p');
     frame = el('iframe');
-    frame.title = S.frame;
+    frame.title = S.open;
     frame.allow = 'geolocation; clipboard-write';
     frame.src = `${origin}/chat?lang=${encodeURIComponent(lang)}&origin=${encodeURIComponent(location.origin)}`;
     panel.append(frame);
@@ -161,7 +159,6 @@
   });
   document.addEventListener('visibilitychange', () => { if (btn) { render(); context(); } });
   addEventListener('popstate', context);
-  addEventListener('hashchange', context);
   if (window.visualViewport) ['resize', 'scroll'].forEach((t) => visualViewport.addEventListener(t, fitViewport));
 
   const api = {

@@ -9,6 +9,7 @@ languages or override ours the same way.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -56,12 +57,60 @@ def find_static(app: Flask, filename: str) -> str | None:
     return None
 
 
+BLOCK_COMMENT = re.compile(r"/\*[\s\S]*?\*/")
+TRAILING_COMMENT = re.compile(r"\s// .*$")
+
+
+def _strip_line(line: str) -> str:
+    """A line without indentation and without a `// comment` that is not inside a string."""
+    line = line.strip()
+    if line.startswith("//"):
+        return ""
+    match = TRAILING_COMMENT.search(line)
+    if match:
+        code = line[: match.start()]
+        if all(code.count(q) % 2 == 0 for q in "'\"`"):
+            line = code.rstrip()
+    return line
+
+
+def lean(text: str, kind: str) -> str:
+    """Our scripts and styles as sent: comments, indentation and blank lines left out.
+
+    The sources stay documented; the visitor's browser gets the same code with less to load.
+    Not a minifier: names, statements and line structure are untouched.
+    """
+    text = BLOCK_COMMENT.sub("", text)
+    lines = (_strip_line(line) for line in text.splitlines()) if kind == "js" else (
+        line.strip() for line in text.splitlines()
+    )
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+@lru_cache(maxsize=128)
+def _lean_file(path: str, mtime: float, kind: str) -> tuple[str, str]:
+    with open(path, encoding="utf-8") as handle:
+        body = lean(handle.read(), kind)
+    return body, hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
 def serve_static(filename: str) -> Response:
-    """The `static` endpoint: the theme's file when it has one, else ours."""
+    """The `static` endpoint: the theme's file when it has one, else ours; scripts and styles
+    lean (see `lean`), with an ETag so browsers revalidate cheaply."""
     folder = find_static(current_app, filename)
     if folder is None:
         raise NotFound()
-    response = send_from_directory(folder, filename)
+    kind = filename.rsplit(".", 1)[-1]
+    if kind in ("js", "css"):
+        path = os.path.join(folder, filename)
+        body, etag = _lean_file(path, os.path.getmtime(path), kind)
+        mimetype = "text/javascript" if kind == "js" else "text/css"
+        response = Response(body, mimetype=mimetype)
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "no-cache"
+        response = response.make_conditional(request)
+    else:
+        response = send_from_directory(folder, filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

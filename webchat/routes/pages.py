@@ -19,7 +19,7 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 FORM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEMO_PAGES = {"": "home", "help": "help"}
 # The loader's own strings: the `launcher.*` keys of every language, put in at serve time.
-LAUNCHER_KEYS = ("launcher.open", "launcher.close", "launcher.unread", "launcher.frame")
+LAUNCHER_KEYS = ("launcher.open", "launcher.close", "launcher.unread")
 STRINGS_MARK = "/*STRINGS*/{}"
 
 
@@ -90,8 +90,6 @@ def _launcher_strings() -> str:
     for lang in theme.languages(current_app):
         strings = theme.strings(current_app, lang)
         table[lang] = {key.split(".", 1)[1]: strings.get(key, "") for key in LAUNCHER_KEYS}
-        if strings.get("dir") == "rtl":
-            table[lang]["rtl"] = 1
     return json.dumps(table, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -105,7 +103,7 @@ def widget_js() -> Response:
     if folder is None:
         abort(404)
     with open(os.path.join(folder, "widget.js"), encoding="utf-8") as handle:
-        source = handle.read().replace(STRINGS_MARK, _launcher_strings(), 1)
+        source = theme.lean(handle.read().replace(STRINGS_MARK, _launcher_strings(), 1), "js")
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
