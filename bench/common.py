@@ -1,0 +1,244 @@
+"""What every benchmark shares: the machine, the stand-in, our server under gunicorn, the
+process figures (RSS, CPU of the server's worker only), percentiles and the result file."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+PY = sys.executable
+APP_ID = "0123456789abcdef0123456789abcdef"
+TENANT = "tenant.example.com"
+PREFIX = "/clientweb/api/v1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for name in ("gunicorn", "flask", "flask-sock", "simple-websocket", "requests", "urllib3",
+                 "werkzeug", "gevent", "greenlet", "websockets"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "webchat", "app.py"],
+                                cwd=ROOT, capture_output=True, text=True).stdout.strip())
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": versions,
+        "commit": commit + ("+dirty" if dirty else ""),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def write_result(name: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    data = {"bench": name, "machine": machine(), **data}
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, int(round(p / 100 * (len(s) - 1)))))
+    return s[k]
+
+
+def ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 3)
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {"n": len(values), "p50_ms": ms(pct(values, 50)), "p90_ms": ms(pct(values, 90)),
+            "p99_ms": ms(pct(values, 99)), "max_ms": ms(max(values) if values else None)}
+
+
+class Standin:
+    """bench/standin.py in its own process."""
+
+    def __init__(self, hold: float = 10.0, file_size: int = 25 * 1024 * 1024) -> None:
+        self.proc = subprocess.Popen(
+            [PY, str(BENCH / "standin.py"), "--hold", str(hold), "--file-size", str(file_size)],
+            stdout=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT"):
+            raise RuntimeError("stand-in did not start")
+        self.port = int(line.split()[1])
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.api = self.base + PREFIX
+        self.http = requests.Session()
+
+    def ctl(self, what: str, **body: Any) -> dict:
+        r = self.http.post(f"{self.base}/_ctl/{what}", json=body, timeout=30)
+        return r.json()
+
+    def stats(self, reset: bool = False) -> dict:
+        return self.http.get(f"{self.base}/_ctl/stats" + ("?reset=1" if reset else ""),
+                             timeout=30).json()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Server:
+    """Our app under real gunicorn, one worker; `mode` is gthread or gevent."""
+
+    def __init__(self, upstream: str, mode: str = "gthread", threads: int = 256,
+                 extra_env: dict[str, str] | None = None, log_name: str = "server") -> None:
+        self.mode = mode
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SP_", "SECRET_KEY"))}
+        env.update({
+            "BIND": f"127.0.0.1:{self.port}",
+            "SP_API_URL": upstream,
+            "SP_TENANT_URL": TENANT,
+            "SP_APP_ID": APP_ID,
+            "SECRET_KEY": "bench-secret-" + uuid.uuid4().hex,
+            "SP_POLL_TIMEOUT": "30",
+            "FRAMES_PER_MINUTE": "1000000",
+            "UPLOADS_PER_MINUTE": "100000",
+            "LOG_LEVEL": "WARNING",
+            "WEB_CONCURRENCY": "1",
+        })
+        env.update(extra_env or {})
+        cmd = [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--graceful-timeout", "2"]
+        if mode == "gthread":
+            cmd += ["--threads", str(threads)]
+        elif mode == "gevent":
+            cmd += ["-k", "gevent", "--worker-connections", str(max(threads, 1000))]
+        else:
+            raise ValueError(mode)
+        cmd.append("wsgi:app")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        self.log_path = RESULTS / f"{log_name}-{mode}.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; see "
+                                   f"{self.log_path}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        children = psutil.Process(self.proc.pid).children()
+        self.worker = children[0]
+
+    def rss(self) -> int:
+        return self.worker.memory_info().rss
+
+    def cpu(self) -> float:
+        t = self.worker.cpu_times()
+        return t.user + t.system
+
+    def threads(self) -> int:
+        return self.worker.num_threads()
+
+    def fds(self) -> int:
+        return self.worker.num_fds()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and self.worker.is_running()
+
+    def log_tail(self, lines: int = 20) -> str:
+        self.log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def table(rows: list[list[Any]], head: list[str]) -> str:
+    cells = [[str(c) for c in head]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
+    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(cells[0], widths)) + " |",
+           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells[1:]]
+    return "\n".join(out)
+
+
+class WsClient:
+    """bench/wsclient.py in its own process (its CPU never counts as the server's)."""
+
+    def __init__(self, url: str, start_chats: bool = True, concurrency: int = 50) -> None:
+        cmd = [PY, str(BENCH / "wsclient.py"), "--url", url, "--concurrency", str(concurrency)]
+        if start_chats:
+            cmd.append("--start-chats")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, start_new_session=True)
+
+    def call(self, cmd: str, **args: Any) -> dict:
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("ws client died")
+        return json.loads(line)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+                self.proc.stdin.flush()
+                self.proc.wait(20)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()

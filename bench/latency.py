@@ -1,0 +1,194 @@
+"""Relay latency: what our server adds to an event's way from ServicePattern to the browser,
+and to a sent message's way from the browser to ServicePattern, against a client calling the
+same upstream directly.
+
+    .venv/bin/python bench/latency.py [--modes gthread,gevent] [--chats 20] [--seconds 10]
+
+One lean upstream stand-in (bench/standin.py, its own process) serves both sides:
+- direct: a client (requests, one shared Session, one long-poll thread per chat) polls the
+  stand-in and posts Send Events itself, as a browser calling ServicePattern would;
+- relay: browser tabs (bench/wsclient.py, its own process) talk to our server over /ws, and our
+  server polls and posts for them.
+Inbound latency is stand-in emission -> frame received by the tab (or the direct poller);
+outbound is `send` frame written (or POST started) -> Send Events body received by the stand-in.
+Phases alternate (direct, gthread, gevent, direct, ...) so all run under the same conditions.
+Writes bench/results/latency.json. Targets: at most +2 ms at p50 and +10 ms at p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    APP_ID, TENANT, Server, Standin, WsClient, summary, table, write_result,
+)
+
+HEADERS = {
+    "Authorization": f'MOBILE-API-140-327-PLAIN appId="{APP_ID}", clientId="WebChat"',
+    "Accept": "application/json",
+    "Cache-Control": "no-cache",
+}
+
+
+class Direct:
+    """K chats, each long-polled by its own thread; sends from one thread, round robin."""
+
+    def __init__(self, api: str, count: int) -> None:
+        self.api = api
+        self.http = requests.Session()
+        self.http.mount("http://", HTTPAdapter(pool_maxsize=count + 8))
+        self.params = {"tenantUrl": TENANT}
+        self.chats = [
+            self.http.post(f"{api}/chats", json={"parameters": {}}, headers=HEADERS,
+                           params=self.params, timeout=10).json()["chat_id"]
+            for _ in range(count)
+        ]
+        self.lat: list[float] = []
+        self.stop = threading.Event()
+        self.sending = threading.Event()
+        self.threads = [threading.Thread(target=self._poll, args=(c,), daemon=True)
+                        for c in self.chats]
+        for t in self.threads:
+            t.start()
+
+    def _poll(self, chat_id: str) -> None:
+        while not self.stop.is_set():
+            params = dict(self.params, timestamp=str(int(time.time() * 1000)))
+            try:
+                r = self.http.get(f"{self.api}/chats/{chat_id}/events", headers=HEADERS,
+                                  params=params, timeout=40)
+            except requests.RequestException:
+                return  # the stand-in stopped at the end of the run
+            now = time.monotonic()
+            if r.content.strip():
+                for event in r.json().get("events") or []:
+                    msg = event.get("msg") or ""
+                    if msg.startswith("t="):
+                        self.lat.append(now - float(msg[2:]))
+
+    def send_for(self, seconds: float, interval: float) -> None:
+        """Each chat sends one message every `interval` s (spread over the chats)."""
+        step = interval / len(self.chats)
+        end = time.monotonic() + seconds
+        i = 0
+        next_at = time.monotonic()
+        while time.monotonic() < end:
+            chat_id = self.chats[i % len(self.chats)]
+            body = {"events": [{"event": "chat_session_message", "msg_id": f"m{i}",
+                                "msg": f"t={time.monotonic():.6f}"}]}
+            self.http.post(f"{self.api}/chats/{chat_id}/events", json=body, headers=HEADERS,
+                           params=self.params, timeout=10)
+            i += 1
+            next_at += step
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--modes", default="gthread,gevent")
+    parser.add_argument("--chats", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--interval", type=float, default=0.25,
+                        help="seconds between events (and between sends) of one chat")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+
+    standin = Standin(hold=10.0)
+    servers: dict[str, Server] = {}
+    clients: dict[str, WsClient] = {}
+    failures: dict[str, str] = {}
+    try:
+        direct = Direct(standin.api, args.chats)
+        relay_chats: dict[str, list[str]] = {}
+        for mode in modes:
+            try:
+                servers[mode] = Server(standin.api, mode, threads=4 * args.chats + 32,
+                                       log_name="latency")
+                clients[mode] = WsClient(servers[mode].url)
+                opened = clients[mode].call("open", count=args.chats)
+                if opened["open"] < args.chats:
+                    raise RuntimeError(f"only {opened['open']} tabs opened: {opened['errors']}")
+                relay_chats[mode] = opened["chats"]
+            except Exception as error:  # noqa: BLE001 - a mode that does not work is a finding
+                failures[mode] = f"{type(error).__name__}: {error}"
+                if mode in servers:
+                    failures[mode] += "\n" + servers[mode].log_tail()
+        time.sleep(1.0)  # every poll loop is now holding a poll
+
+        inbound: dict[str, list[float]] = {k: [] for k in ["direct", *relay_chats]}
+        outbound: dict[str, list[float]] = {k: [] for k in ["direct", *relay_chats]}
+        for _ in range(args.rounds):
+            for side in ["direct", *relay_chats]:
+                standin.stats(reset=True)
+                if side == "direct":
+                    direct.lat = []
+                    standin.ctl("auto", chats=direct.chats, interval=args.interval)
+                    direct.send_for(args.seconds, args.interval)
+                    standin.ctl("auto", chats=[])
+                    time.sleep(0.3)
+                    inbound[side] += direct.lat
+                else:
+                    client = clients[side]
+                    client.call("stats", reset=True)
+                    standin.ctl("auto", chats=relay_chats[side], interval=args.interval)
+                    client.call("active", tabs=list(range(args.chats)), interval=args.interval)
+                    time.sleep(args.seconds)
+                    client.call("active", tabs=[])
+                    standin.ctl("auto", chats=[])
+                    time.sleep(0.3)
+                    inbound[side] += client.call("stats", reset=True)["lat"]
+                outbound[side] += standin.stats()["send_lat"]
+        direct.stop.set()
+
+        result: dict = {"config": vars(args), "hold_s": 10.0, "failures": failures,
+                        "inbound": {}, "outbound": {}, "added": {}}
+        for side in inbound:
+            result["inbound"][side] = summary(inbound[side])
+            result["outbound"][side] = summary(outbound[side])
+        rows = []
+        base_in, base_out = result["inbound"]["direct"], result["outbound"]["direct"]
+        for side in inbound:
+            i, o = result["inbound"][side], result["outbound"][side]
+            if side != "direct" and i["n"] and o["n"]:
+                result["added"][side] = {
+                    "inbound_p50_ms": round(i["p50_ms"] - base_in["p50_ms"], 3),
+                    "inbound_p99_ms": round(i["p99_ms"] - base_in["p99_ms"], 3),
+                    "outbound_p50_ms": round(o["p50_ms"] - base_out["p50_ms"], 3),
+                    "outbound_p99_ms": round(o["p99_ms"] - base_out["p99_ms"], 3),
+                    "ratio_inbound_p50": round(i["p50_ms"] / base_in["p50_ms"], 2),
+                    "ratio_outbound_p50": round(o["p50_ms"] / base_out["p50_ms"], 2),
+                }
+                a = result["added"][side]
+                a["meets_target"] = (max(a["inbound_p50_ms"], a["outbound_p50_ms"]) <= 2.0
+                                     and max(a["inbound_p99_ms"], a["outbound_p99_ms"]) <= 10.0)
+            rows.append([side, i["n"], i["p50_ms"], i["p99_ms"], o["n"], o["p50_ms"], o["p99_ms"]])
+        path = write_result("latency", result)
+        print(table(rows, ["side", "in n", "in p50 ms", "in p99 ms", "out n", "out p50 ms",
+                           "out p99 ms"]))
+        for side, a in result["added"].items():
+            print(f"{side}: added in p50 {a['inbound_p50_ms']} p99 {a['inbound_p99_ms']} ms; "
+                  f"out p50 {a['outbound_p50_ms']} p99 {a['outbound_p99_ms']} ms; "
+                  f"target {'met' if a['meets_target'] else 'MISSED'}")
+        for mode, why in failures.items():
+            print(f"{mode}: FAILED {why}")
+        print(f"wrote {path}")
+    finally:
+        for c in clients.values():
+            c.stop()
+        for s in servers.values():
+            s.stop()
+        standin.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Many browser tabs in one asyncio process (the `websockets` library), driven over stdin.
+
+Each tab opens /ws with the server's Origin, says hello, optionally starts a chat and keeps the
+socket open, answering pings. It times every agent message whose `msg` is "t=<monotonic>"
+(emitted by bench/standin.py) on arrival, and, while "active", sends a message "t=<monotonic>"
+every `interval` s for the stand-in to time. Run by the benchmarks, not by hand:
+
+    python bench/wsclient.py --url http://127.0.0.1:8000 --count 100 --start-chats
+
+Commands (one JSON object a line on stdin) and answers (one a line on stdout):
+  {"cmd": "open", "count": N}         -> {"ok": true, "open": n, "chats": [...], "errors": {...}}
+  {"cmd": "active", "tabs": [i...], "interval": s}   -> {"ok": true}
+  {"cmd": "stats", "reset": true}     -> {"lat": [...], "frames": n, "closed": n, "errors": {...}}
+  {"cmd": "quit"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+
+from websockets.asyncio.client import connect
+
+
+class Tab:
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.ws = None
+        self.chat_id: str | None = None
+        self.task: asyncio.Task | None = None
+        self.sender: asyncio.Task | None = None
+
+
+class Client:
+    def __init__(self, url: str, start_chats: bool, concurrency: int) -> None:
+        self.ws_url = url.replace("http", "ws", 1) + "/ws"
+        self.origin = url
+        self.start_chats = start_chats
+        self.concurrency = concurrency
+        self.tabs: list[Tab] = []
+        self.lat: list[float] = []
+        self.frames = 0
+        self.closed = 0
+        self.errors: Counter[str] = Counter()
+
+    async def _open_one(self, tab: Tab, sem: asyncio.Semaphore) -> None:
+        async with sem:
+            try:
+                ws = await connect(
+                    self.ws_url, origin=self.origin, ping_interval=None, open_timeout=60,
+                    max_size=2**22, user_agent_header="Mozilla/5.0 (X11; Linux) BenchTab/1.0",
+                    compression=None,
+                )
+                await ws.send(json.dumps({"type": "hello", "after": 0}))
+                state = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                if state.get("type") != "state":
+                    raise RuntimeError(f"expected state, got {state.get('type')}")
+                if self.start_chats:
+                    await ws.send(json.dumps({"type": "start", "parameters": {}}))
+                    while True:
+                        frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                        if frame.get("type") == "state" and frame.get("chat"):
+                            tab.chat_id = frame["chat"]["chat_id"]
+                            break
+                        if frame.get("type") == "error":
+                            raise RuntimeError(f"start refused: {frame.get('code')}")
+                tab.ws = ws
+                tab.task = asyncio.get_running_loop().create_task(self._reader(tab))
+            except Exception as error:  # noqa: BLE001 - counted and reported
+                self.errors[f"{type(error).__name__}: {str(error)[:80]}"] += 1
+
+    async def open(self, count: int) -> dict:
+        sem = asyncio.Semaphore(self.concurrency)
+        new = [Tab(len(self.tabs) + i) for i in range(count)]
+        await asyncio.gather(*(self._open_one(t, sem) for t in new))
+        self.tabs += [t for t in new if t.ws is not None]
+        return {"ok": True, "open": len(self.tabs),
+                "chats": [t.chat_id for t in self.tabs], "errors": dict(self.errors)}
+
+    async def _reader(self, tab: Tab) -> None:
+        try:
+            async for raw in tab.ws:
+                now = time.monotonic()
+                self.frames += 1
+                if '"t=' not in raw:
+                    continue
+                frame = json.loads(raw)
+                event = frame.get("event") or {}
+                msg = event.get("msg") or ""
+                if frame.get("type") == "event" and event.get("party_id") == "agent-1":
+                    self.lat.append(now - float(msg[2:]))
+        except Exception as error:  # noqa: BLE001
+            self.errors[f"reader {type(error).__name__}"] += 1
+        finally:
+            self.closed += 1
+
+    async def _send_loop(self, tab: Tab, interval: float) -> None:
+        await asyncio.sleep(random.random() * interval)
+        while True:
+            frame = {"type": "send", "id": uuid.uuid4().hex,
+                     "event": {"event": "chat_session_message",
+                               "msg": f"t={time.monotonic():.6f}"}}
+            try:
+                await tab.ws.send(json.dumps(frame))
+            except Exception:  # noqa: BLE001
+                self.errors["send failed"] += 1
+                return
+            await asyncio.sleep(interval)
+
+    def active(self, indices: list[int], interval: float) -> None:
+        for tab in self.tabs:
+            if tab.sender is not None:
+                tab.sender.cancel()
+                tab.sender = None
+        for i in indices:
+            tab = self.tabs[i]
+            tab.sender = asyncio.get_running_loop().create_task(self._send_loop(tab, interval))
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            cmd = json.loads(line)
+            if cmd["cmd"] == "open":
+                out = await self.open(int(cmd["count"]))
+            elif cmd["cmd"] == "active":
+                self.active(cmd.get("tabs") or [], float(cmd.get("interval") or 1.0))
+                out = {"ok": True}
+            elif cmd["cmd"] == "stats":
+                out = {"lat": self.lat, "frames": self.frames, "closed": self.closed,
+                       "errors": dict(self.errors)}
+                if cmd.get("reset"):
+                    self.lat = []
+            elif cmd["cmd"] == "quit":
+                break
+            else:
+                out = {"ok": False}
+            print(json.dumps(out), flush=True)
+        for tab in self.tabs:
+            if tab.sender:
+                tab.sender.cancel()
+        await asyncio.gather(*(t.ws.close() for t in self.tabs if t.ws), return_exceptions=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--start-chats", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args()
+    asyncio.run(Client(args.url, args.start_chats, args.concurrency).run())
+
+
+if __name__ == "__main__":
+    main()
