@@ -94,7 +94,7 @@ export class App {
     this.els.offline.hidden = view !== 'offline';
     this.els.prechat.hidden = view !== 'prechat';
     this.els.transcript.hidden = !withChat;
-    this.els.composer.hidden = view !== 'chat';
+    this.els.composer.hidden = view !== 'chat' || this.log.closing;
     this.els.after.hidden = view !== 'ended';
     if (withChat) this.transcript.scrollToEnd();
     this.composer.setEnabled(view === 'chat' && !this.log.closing);
@@ -286,6 +286,7 @@ export class App {
     this.log.closing = true;
     this.log.save();
     this.composer.setEnabled(false, false);
+    this.els.composer.hidden = true;
     this.renderStatus();
   }
 

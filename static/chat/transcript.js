@@ -46,6 +46,7 @@ export class Transcript {
   /** A message bubble. @param {BubbleOptions} opts @param {string} text */
   message(opts, text) {
     const p = el('p', 'wc-text');
+    p.dir = 'auto'; // each message in its own direction (Arabic page, English message)
     appendLinkified(p, text);
     return this.bubble(opts, p, text);
   }
