@@ -20,9 +20,9 @@ sock = Sock()
 
 
 def allowed_origins(app: Flask) -> set[str]:
-    """The configured origins, or else this server's own origin."""
+    """Our own origin (the chat page in the iframe is ours) and the configured ones."""
     configured = app.config["WEBCHAT_SETTINGS"].allowed_origins
-    return set(configured) if configured else {request.host_url.rstrip("/").lower()}
+    return {request.host_url.rstrip("/").lower(), *configured}
 
 
 def check_origin():  # type: ignore[no-untyped-def]
