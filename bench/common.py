@@ -149,7 +149,9 @@ class Server:
         env.update(extra_env or {})
         cmd = [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--graceful-timeout", "2"]
         if mode == "gthread":
-            cmd += ["--threads", str(threads)]
+            # gthread also caps open connections at worker_connections (default 1000), whatever
+            # --threads says: raise both, or sockets beyond 1000 wait in the listen backlog.
+            cmd += ["--threads", str(threads), "--worker-connections", str(threads + 64)]
         elif mode == "gevent":
             cmd += ["-k", "gevent", "--worker-connections", str(max(threads, 1000))]
         else:

@@ -53,6 +53,7 @@ class Standin:
         self.auto_interval = 1.0
         self.auto_task: asyncio.Task | None = None
         self.upload_bytes = 0
+        self.connections = 0  # TCP connections accepted (a pooled client reuses them)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -131,6 +132,7 @@ class Standin:
     # -- HTTP ------------------------------------------------------------------------------
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while True:
                 try:
@@ -275,9 +277,11 @@ class Standin:
                 "emitted": self.emitted,
                 "send_lat": self.send_lat,
                 "upload_bytes": self.upload_bytes,
+                "connections": self.connections,
             }
             if "reset=1" in query:
                 self.counts, self.send_lat, self.emitted = Counter(), [], 0
+                self.connections = 0
             return 200, js, json.dumps(stats).encode(), 0
         return 200, js, b"{}", 0
 

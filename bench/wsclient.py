@@ -1,6 +1,7 @@
 """Many browser tabs in one asyncio process (the `websockets` library), driven over stdin.
 
-Each tab opens /ws with the server's Origin, says hello, optionally starts a chat and keeps the
+Each tab loads /chat (for the visitor's cookie and the page's token, as a browser does), opens
+/ws with the server's Origin, says hello, optionally starts a chat and keeps the
 socket open, answering pings. It times every agent message whose `msg` is "t=<monotonic>"
 (emitted by bench/standin.py) on arrival, and, while "active", sends a message "t=<monotonic>"
 every `interval` s for the stand-in to time. Run by the benchmarks, not by hand:
@@ -20,12 +21,31 @@ import argparse
 import asyncio
 import json
 import random
+import re
 import sys
 import time
 import uuid
 from collections import Counter
 
 from websockets.asyncio.client import connect
+
+UA = "Mozilla/5.0 (X11; Linux) BenchTab/1.0"
+TOKEN = re.compile(rb'data-token="([^"]+)"')
+COOKIE = re.compile(rb"(?im)^set-cookie:\s*([^;\r\n]+)")
+
+
+async def load_page(host: str, port: int, path: str = "/chat") -> tuple[str, str]:
+    """GET the chat page as a browser would: its cookie and its token ("" when none)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {UA}\r\n"
+                 f"Accept: text/html\r\nConnection: close\r\n\r\n".encode())
+    data = await reader.read()
+    writer.close()
+    if not data.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"GET {path}: {data[:40]!r}")
+    token = TOKEN.search(data)
+    cookies = "; ".join(c.decode() for c in COOKIE.findall(data))
+    return cookies, token.group(1).decode() if token else ""
 
 
 class Tab:
@@ -35,11 +55,15 @@ class Tab:
         self.chat_id: str | None = None
         self.task: asyncio.Task | None = None
         self.sender: asyncio.Task | None = None
+        self.cookie = ""
+        self.token = ""
 
 
 class Client:
     def __init__(self, url: str, start_chats: bool, concurrency: int) -> None:
         self.ws_url = url.replace("http", "ws", 1) + "/ws"
+        hostport = url.split("://", 1)[1].rstrip("/")
+        self.host, self.port = hostport.rsplit(":", 1)[0], int(hostport.rsplit(":", 1)[1])
         self.origin = url
         self.start_chats = start_chats
         self.concurrency = concurrency
@@ -52,10 +76,13 @@ class Client:
     async def _open_one(self, tab: Tab, sem: asyncio.Semaphore) -> None:
         async with sem:
             try:
+                cookie, token = await load_page(self.host, self.port)
+                tab.cookie, tab.token = cookie, token
                 ws = await connect(
-                    self.ws_url, origin=self.origin, ping_interval=None, open_timeout=60,
-                    max_size=2**22, user_agent_header="Mozilla/5.0 (X11; Linux) BenchTab/1.0",
+                    self.ws_url + (f"?token={token}" if token else ""), origin=self.origin,
+                    ping_interval=None, open_timeout=60, max_size=2**22, user_agent_header=UA,
                     compression=None,
+                    additional_headers={"Cookie": cookie} if cookie else None,
                 )
                 await ws.send(json.dumps({"type": "hello", "after": 0}))
                 state = json.loads(await asyncio.wait_for(ws.recv(), 60))
@@ -81,7 +108,8 @@ class Client:
         await asyncio.gather(*(self._open_one(t, sem) for t in new))
         self.tabs += [t for t in new if t.ws is not None]
         return {"ok": True, "open": len(self.tabs),
-                "chats": [t.chat_id for t in self.tabs], "errors": dict(self.errors)}
+                "chats": [t.chat_id for t in self.tabs], "errors": dict(self.errors),
+                "visitors": [[t.cookie, t.token] for t in new if t.ws is not None]}
 
     async def _reader(self, tab: Tab) -> None:
         try:
