@@ -98,7 +98,7 @@
     frame = el('iframe');
     frame.title = S.open;
     frame.allow = 'geolocation; clipboard-write';
-    frame.src = `${origin}/chat?lang=${encodeURIComponent(lang)}&origin=${encodeURIComponent(location.origin)}`;
+    frame.src = `${origin}/chat?lang=${encodeURIComponent(lang)}&origin=${encodeURIComponent(location.origin)}${saved.t ? '#t=' + saved.t : ''}`;
     panel.append(frame);
     root.insertBefore(panel, btn);
     fitViewport();
@@ -147,7 +147,7 @@
     if (!frame || e.source !== frame.contentWindow || e.origin !== origin) return;
     const m = e.data;
     if (!m || m.webchat !== 1) return;
-    if (m.type === 'ready') { ready = true; context(); }
+    if (m.type === 'ready') { ready = true; save({ t: m.token }); context(); }
     else if (m.type === 'close') close();
     else if (m.type === 'unread') { unread = Math.max(0, m.count | 0); render(); emit('unread', { count: unread }); }
     else if (m.type === 'message') emit('message', { text: String(m.text || ''), from: String(m.from || '') });

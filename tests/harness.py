@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -113,8 +114,9 @@ class Tab:
         self.visitor = visitor
         self.frames: list[dict[str, Any]] = []
         cookie = "; ".join(f"{c.name}={c.value}" for c in visitor.http.cookies)
+        path = f"/ws?token={visitor.token}" if visitor.token else "/ws"
         self.ws = websocket.create_connection(
-            visitor.base.replace("http", "ws", 1) + "/ws",
+            visitor.base.replace("http", "ws", 1) + path,
             origin=origin or visitor.base,
             header=[f"User-Agent: {visitor.user_agent}"],
             cookie=cookie or None,
@@ -196,6 +198,9 @@ class Visitor:
         self.http.headers["User-Agent"] = user_agent
         response = self.http.get(base + "/chat", timeout=10)
         assert response.status_code == 200
+        found = re.search(r'data-token="([^"]+)"', response.text)
+        self.token = found.group(1) if found else ""
+        self.http.headers["X-Webchat-Token"] = self.token
         self.tabs: list[Tab] = []
 
     def tab(self, origin: str | None = None) -> Tab:

@@ -114,7 +114,7 @@ def test_tampered_cookie_is_a_new_visitor_never_another(visitor, server, sim):
     state = tab.hello(after=0, chat_id=chat["chat_id"])
     assert state["chat"] is None
     assert tab.events() == []
-    page = intruder.http.get(server.url + "/chat")
+    page = requests.get(server.url + "/chat", cookies={"wc_visitor": forged}, timeout=10)
     assert page.status_code == 200 and "wc_visitor" in page.cookies
     assert page.cookies["wc_visitor"] != cookie
     tab.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 import websocket
@@ -44,13 +46,17 @@ def test_untrusted_forwarded_headers_are_ignored(server):
 
 
 def test_origin_check_sees_the_public_address_behind_the_lb(behind_lb):
-    url = behind_lb.url.replace("http", "ws") + "/ws"
-    public = ["X-Forwarded-Proto: https", "X-Forwarded-Host: chat.example.com"]
-    ws = websocket.create_connection(
-        url, origin="https://chat.example.com", header=public, timeout=10
-    )
+    public = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "chat.example.com"}
+    page = requests.get(behind_lb.url + "/chat", headers=public, timeout=10)
+    token = re.search(r'data-token="([^"]+)"', page.text).group(1)
+    cookie = f"__Host-wc_visitor={page.cookies['__Host-wc_visitor']}"
+    url = behind_lb.url.replace("http", "ws") + f"/ws?token={token}"
+    headers = [f"{k}: {v}" for k, v in public.items()]
+    ws = websocket.create_connection(url, origin="https://chat.example.com", header=headers,
+                                     cookie=cookie, timeout=10)
     ws.send('{"type":"ping"}')
     assert ws.recv() == '{"type":"pong"}'
     ws.close()
     with pytest.raises(websocket.WebSocketBadStatusException):
-        websocket.create_connection(url, origin=behind_lb.url, header=public, timeout=10)
+        websocket.create_connection(url, origin=behind_lb.url, header=headers, cookie=cookie,
+                                    timeout=10)

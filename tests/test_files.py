@@ -84,7 +84,7 @@ def test_oversized_and_malformed_uploads_get_clear_errors(visitor, server, sim):
     huge = requests.post(
         server.url + "/api/files",
         data=b"x" * (27 * 1024 * 1024),
-        headers={"Content-Type": "application/octet-stream"},
+        headers={"Content-Type": "application/octet-stream", "X-Webchat-Token": v.token},
         cookies=v.http.cookies,
     )
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "too_large"

@@ -3,7 +3,7 @@
  * log and outbox, and the host page. The view is one of
  * 'loading' | 'offline' | 'prechat' | 'chat' | 'ended'.
  */
-import { download, fetchJSON, parseTime, uuid } from './util.js';
+import { download, fetchJSON, parseTime, TOKEN, uuid, withToken } from './util.js';
 import { t } from './i18n.js';
 import { ChatLog, Outbox } from './storage.js';
 import { Connection } from './connection.js';
@@ -66,7 +66,7 @@ export class App {
       if (e.key === 'Escape' && !e.defaultPrevented && this.host.embedded) this.host.post('close');
     });
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.conn = new Connection(`${scheme}//${location.host}/ws`, {
+    this.conn = new Connection(`${scheme}//${location.host}${withToken('/ws')}`, {
       onOpen: () => this.conn.send({ type: 'hello', after: this.log.lastSeq, chat_id: this.log.chatId }),
       onFrame: (frame) => this.onFrame(frame),
       onStatus: () => this.renderStatus(),
@@ -81,7 +81,7 @@ export class App {
       if (this.log.closing && !this.ended) this.setClosing();
     }
     this.hostActive = !!this.log.chatId && !this.ended;
-    this.host.post('ready', { active: this.hostActive });
+    this.host.post('ready', { active: this.hostActive, token: TOKEN });
     this.checkAvailability();
     this.conn.connect();
     if (!this.host.embedded) this.pendingFocus = true;

@@ -3,7 +3,7 @@
  * type and size are checked before it is sent; uploads show their progress (XMLHttpRequest
  * upload events) and can be cancelled. The server shares a sent file in the chat itself.
  */
-import { el } from './util.js';
+import { el, TOKEN } from './util.js';
 import { t } from './i18n.js';
 
 /** What may be sent: images, PDF, text and office documents, archives. */
@@ -30,6 +30,7 @@ export function upload(file, onProgress) {
   const xhr = new XMLHttpRequest();
   const promise = new Promise((resolve, reject) => {
     xhr.open('POST', '/api/files');
+    xhr.setRequestHeader('X-Webchat-Token', TOKEN);
     xhr.responseType = 'json';
     xhr.upload.addEventListener('progress', (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
     xhr.addEventListener('load', () => {

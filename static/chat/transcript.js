@@ -2,7 +2,7 @@
  * The transcript (role=log): message bubbles, files, system lines and cards (forms), plus the
  * typing line. Keeps a plain-text copy of every line for the transcript download.
  */
-import { appendLinkified, clock, el, link, timeElement } from './util.js';
+import { appendLinkified, clock, el, link, timeElement, withToken } from './util.js';
 import { list, t } from './i18n.js';
 
 /** @typedef {{id?: string|null, own: boolean, name: string, avatar?: string|null, time?: Date|null, pending?: boolean}} BubbleOptions */
@@ -54,7 +54,7 @@ export class Transcript {
   /** A shared file: a download link to /api/files/<file_id>, with a thumbnail for images. */
   file(opts, ev) {
     const name = ev.file_name || t('file.file');
-    const href = `/api/files/${encodeURIComponent(ev.file_id)}`;
+    const href = withToken(`/api/files/${encodeURIComponent(ev.file_id)}`);
     const box = el('div', 'wc-file');
     if (ev.file_type === 'image') {
       const a = link(href, null, 'wc-thumb-link');

@@ -6,6 +6,30 @@
 const URL_RE = /\bhttps?:\/\/[^\s<>"]+/gi;
 
 /**
+ * The visitor token: the socket and uploads must show it (see webchat/visitor.py). When the
+ * server saw no cookie (a browser blocking cookies, and maybe storage, in frames) the visitor's
+ * earlier token is kept: the one the loader keeps in the host page's first-party storage and
+ * hands over in the frame's URL fragment (taken only when framed, and only allowed origins may
+ * frame this page), or else one this frame stored; otherwise the page's own.
+ */
+function pickToken() {
+  const app = document.getElementById('wc-app');
+  const rendered = app?.dataset.token || '';
+  const handed = window.parent !== window ? new URLSearchParams(location.hash.slice(1)).get('t') : '';
+  let stored = '';
+  try { stored = localStorage.getItem('webchat.token') || ''; } catch { /* storage blocked */ }
+  const token = app?.dataset.newVisitor === 'true' ? handed || stored || rendered : rendered;
+  try { localStorage.setItem('webchat.token', token); } catch { /* storage blocked */ }
+  return token;
+}
+export const TOKEN = pickToken();
+
+/** A same-origin URL carrying the token, for when the browser withholds our cookie. */
+export function withToken(path) {
+  return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(TOKEN)}`;
+}
+
+/**
  * A new element with an optional class and text (as text, never HTML).
  * @param {string} tag @param {string} [className] @param {*} [text]
  * @returns {HTMLElement}

@@ -17,7 +17,7 @@ from ..limits import limiter
 from ..relay import FrameError, Relay
 from ..servicepattern import UpstreamError
 from ..servicepattern.multipart import file_size
-from ..visitor import current_visitor
+from ..visitor import bound_visitor, current_visitor
 from .errors import api_error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -93,6 +93,8 @@ def _upload_limit() -> str:
 @limiter.limit(_upload_limit)
 def upload() -> Response | tuple[dict, int]:
     """Stream a file to ServicePattern and share it in the visitor's chat."""
+    if bound_visitor(request, current_app) is None:  # CSRF: only our page holds the token
+        return api_error(403, "forbidden_token", "Reload the chat page to continue.")
     limit = current_app.config["WEBCHAT_MAX_UPLOAD"]
     upload = request.files.get("file")
     if upload is None:
@@ -134,7 +136,7 @@ def download(file_id: str) -> Response:
         return api_error(404, "not_found", "No such file in your chat.")
     try:
         upstream, event = _relay().open_file(
-            current_visitor(), file_id, request.headers.get("User-Agent")
+            current_visitor(token_in_query=True), file_id, request.headers.get("User-Agent")
         )
     except LookupError:
         return api_error(404, "not_found", "No such file in your chat.")
@@ -161,7 +163,7 @@ def photo(party_id: str) -> Response:
         return api_error(404, "not_found", "No such agent in your chat.")
     try:
         upstream = _relay().open_photo(
-            current_visitor(), party_id, request.headers.get("User-Agent")
+            current_visitor(token_in_query=True), party_id, request.headers.get("User-Agent")
         )
     except LookupError:
         return api_error(404, "not_found", "No such agent in your chat.")

@@ -6,11 +6,11 @@ import json
 import os
 import re
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from jinja2 import TemplateNotFound
 
 from .. import theme
-from ..visitor import current_visitor
+from ..visitor import current_visitor, make_token
 
 bp = Blueprint("pages", __name__)
 bp.record_once(lambda state: theme.init_app(state.app))
@@ -65,8 +65,14 @@ def demo(page: str) -> Response:
 @bp.get("/chat")
 def chat() -> Response:
     """The chat page shown inside the widget's iframe; it gives the visitor their cookie."""
-    current_visitor()
-    response = Response(render_template("chat.html", **_page_context()))
+    token = make_token(current_visitor())
+    # A new visitor here may be a returning one whose browser withholds our cookie in a frame:
+    # the page then keeps using the token it stored before (static/chat/util.js).
+    response = Response(
+        render_template(
+            "chat.html", visitor_token=token, new_visitor=g.visitor_new, **_page_context()
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return theme.secure_page(response)
 

@@ -6,14 +6,12 @@ refused in `before_request`, while a 403 is still an ordinary HTTP answer.
 
 from __future__ import annotations
 
-import secrets
-
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_sock import Sock
 
 from ..limits import FrameLimiter
 from ..relay.session import SocketSession
-from ..visitor import read_visitor
+from ..visitor import bound_visitor
 from .errors import api_error
 
 sock = Sock()
@@ -25,13 +23,18 @@ def allowed_origins(app: Flask) -> set[str]:
     return {request.host_url.rstrip("/").lower(), *configured}
 
 
-def check_origin():  # type: ignore[no-untyped-def]
-    """before_request: only pages of allowed origins may open the chat socket."""
+def check_socket():  # type: ignore[no-untyped-def]
+    """before_request, before the handshake: only our chat page, from an allowed origin and
+    holding the visitor's token, may open the chat socket."""
     if request.path != "/ws":
         return None
     origin = (request.headers.get("Origin") or "").rstrip("/").lower()
     if origin not in allowed_origins(current_app):
         return api_error(403, "forbidden_origin", "This site may not open the chat.")
+    visitor_id = bound_visitor(request, current_app)
+    if visitor_id is None:
+        return api_error(403, "forbidden_token", "Reload the chat page to continue.")
+    g.socket_visitor = visitor_id
     return None
 
 
@@ -39,7 +42,7 @@ def check_origin():  # type: ignore[no-untyped-def]
 def chat_socket(ws) -> None:  # type: ignore[no-untyped-def]
     """One tab's socket; its visitor comes from the cookie (unknown cookie: a new visitor)."""
     settings = current_app.config["WEBCHAT_SETTINGS"]
-    visitor_id = read_visitor(request, current_app) or secrets.token_hex(16)
+    visitor_id = g.socket_visitor
     registry = current_app.extensions["webchat.sockets"]
     registry.add(ws)
     try:
@@ -65,7 +68,7 @@ def init_app(app: Flask) -> None:
             "max_message_size": settings.ws_max_frame_bytes,
         },
     )
-    app.before_request(check_origin)
+    app.before_request(check_socket)
     app.extensions["webchat.frame_limiter"] = FrameLimiter(
         settings.store_url, settings.frames_per_minute
     )

@@ -87,6 +87,7 @@ class RedisStore(Store):
         self._release = self._redis.register_script(RELEASE)
         self._local = LocalListeners()
         self._lock = threading.Lock()  # guards the pub/sub connection object
+        self._confirmations: dict[str, threading.Event] = {}  # channel -> SUBSCRIBE confirmed
         self._own_channel = f"wc:proc:{uuid.uuid4().hex}"
         self._pubsub: Any = None
         self._closed = threading.Event()
@@ -177,14 +178,21 @@ class RedisStore(Store):
     # -- fan-out ---------------------------------------------------------------------------------
 
     def subscribe(self, visitor_id: str, listener: Listener) -> None:
-        if self._local.add(visitor_id, listener):
-            with self._lock:
-                pubsub = self._pubsub
-            if pubsub is not None:
-                try:
-                    pubsub.subscribe(_channel(visitor_id))
-                except redis.RedisError:
-                    log.warning("subscribe failed; the listener resubscribes on reconnect")
+        """Listen, and return only once Redis confirms the subscription (or after 2 s): a
+        socket then reads the log knowing that nothing appended later can pass it by."""
+        if not self._local.add(visitor_id, listener):
+            return
+        channel = _channel(visitor_id)
+        confirmed = self._confirmations.setdefault(channel, threading.Event())
+        with self._lock:
+            pubsub = self._pubsub
+        if pubsub is not None:  # else the listener subscribes every visitor when it connects
+            try:
+                pubsub.subscribe(channel)
+            except redis.RedisError:
+                log.warning("subscribe failed; the listener resubscribes on reconnect")
+        if not confirmed.wait(2.0):
+            log.warning("subscription of a visitor not confirmed by Redis yet")
 
     def unsubscribe(self, visitor_id: str, listener: Listener) -> None:
         if self._local.remove(visitor_id, listener):
@@ -201,7 +209,7 @@ class RedisStore(Store):
         self._call(self._redis.publish, _channel(visitor_id), json.dumps(message))
 
     def _connect(self) -> None:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = self._redis.pubsub()
         channels = [_channel(v) for v in self._local.visitors()]
         pubsub.subscribe(self._own_channel, *channels)
         with self._lock:
@@ -235,10 +243,11 @@ class RedisStore(Store):
                 self._closed.wait(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            if message and message.get("type") == "message":
-                channel = message["channel"]
-                if channel.startswith("wc:ch:"):
-                    self._local.dispatch(channel[6:], json.loads(message["data"]))
+            kind = message.get("type") if message else None
+            if kind == "subscribe":
+                self._confirmations.pop(message["channel"], threading.Event()).set()
+            elif kind == "message" and message["channel"].startswith("wc:ch:"):
+                self._local.dispatch(message["channel"][6:], json.loads(message["data"]))
 
     def ping(self) -> bool:
         """Readiness: True when Redis answers."""

@@ -1,0 +1,73 @@
+"""Embedded on another site: the browser withholds our cookie in the frame (a SameSite=Lax
+cookie over plain HTTP, as third-party cookie blocking would), and the chat must still
+survive a reload of the host page through the page's stored token."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.widget import Widget, host_page
+from tests.harness import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def framed_server(sim_server):
+    """Our server on 127.0.0.1; the host page on "localhost", another site (both loopback, so
+    Chromium's private-network rules allow the embed)."""
+    host = HTTPServer(("127.0.0.1", 0), _HostPage)
+    threading.Thread(target=host.serve_forever, daemon=True).start()
+    shop = f"http://localhost:{host.server_address[1]}"
+    process = ServerProcess(sim_server.base_url, {"ALLOWED_ORIGINS": shop})
+    _HostPage.html = host_page(process.url).encode()
+    yield process, shop
+    process.stop()
+    host.shutdown()
+
+
+class _HostPage(BaseHTTPRequestHandler):
+    html = b""
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(self.html)))
+        self.end_headers()
+        self.wfile.write(self.html)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_chat_survives_reload_without_cookies_in_the_frame(context, framed_server, sim):
+    server, shop = framed_server
+    page = context.new_page()
+    page.goto(shop + "/")
+    widget = Widget(page)
+    widget.open()
+    widget.start("Cora")
+    # The frame may not even read its own storage here; the simulator knows the chat.
+    (chat_id,) = [
+        c.chat_id
+        for c in sim.chats()
+        if c.request_body.get("parameters", {}).get("first_name") == "Cora"
+    ]
+    kept = [c for c in context.cookies(server.url) if c["name"].endswith("wc_visitor")]
+    assert kept == [] or all(c["sameSite"] == "Lax" for c in kept)  # never sent in this frame
+    widget.say("sent from a cross-site frame")
+    expect(widget.agent_bubbles("sent from a cross-site frame")).to_have_count(1)
+    page.reload()
+    expect(widget.chat.locator("#wc-app")).to_be_visible()  # it was open: it opens again
+    expect(widget.own_bubbles("sent from a cross-site frame")).to_have_count(1)
+    widget.say("and after the reload")
+    expect(widget.agent_bubbles("and after the reload")).to_have_count(1)
+    posted = [
+        e.get("msg")
+        for e in sim.chat(chat_id).client_events
+        if e["event"] == "chat_session_message"
+    ]
+    assert posted == ["sent from a cross-site frame", "and after the reload"]
+    widget.shot("cross-site-after-reload")
