@@ -1,25 +1,26 @@
 /**
- * The chat page's glue: one Connection (frames as in docs/protocol.md), the views, the per-tab
- * log and outbox, and the host page. The view is one of
- * 'loading' | 'offline' | 'prechat' | 'chat' | 'ended'.
+ * The chat page's glue: one Connection (frames as in docs/protocol.md), the per-tab log and
+ * outbox, and the chat's course as the server tells it (state and event frames; a chat's
+ * parties, its end, a new one). The rest of App is mixed in from its own modules: view.js
+ * (what is shown, focus, the header), session.js (the visitor's sends, files, End chat) and
+ * host.js (the host page).
  */
-import { download, fetchJSON, parseTime, TOKEN, uuid, withToken } from './util.js';
+import { parseTime, TOKEN, withToken } from './util.js';
 import { t } from './i18n.js';
 import { ChatLog, Outbox } from './storage.js';
 import { Connection } from './connection.js';
 import { Transcript } from './transcript.js';
 import { PreChat } from './prechat.js';
 import { Composer } from './composer.js';
-import { ACCEPT, FileDrop, fileProblem, progressRow, upload } from './files.js';
+import { ACCEPT, FileDrop } from './files.js';
 import { Forms } from './forms.js';
 import { Notifier } from './notify.js';
-import { HostBridge } from './host.js';
+import { HostBridge, hostMethods } from './host.js';
 import { eventHandlers } from './events.js';
+import { viewMethods } from './view.js';
+import { MESSAGE, sessionMethods } from './session.js';
 
-const MESSAGE = 'chat_session_message';
 const ENDED_STATES = new Set(['failed', 'completed', 'ended']);
-const REFUSED = new Set(['invalid_frame', 'unknown_event', 'invalid_event', 'too_long', 'no_chat', 'chat_ended']);
-const [AVAILABILITY_POLL_MS, RESEND_MS] = [15000, 3000];
 
 export class App {
   /** @param {Document} doc */
@@ -87,93 +88,6 @@ export class App {
     if (!this.host.embedded) this.pendingFocus = true;
   }
 
-  setView(view) {
-    const withChat = view === 'chat' || view === 'ended';
-    this.view = view;
-    this.els.loading.hidden = view !== 'loading';
-    this.els.offline.hidden = view !== 'offline';
-    this.els.prechat.hidden = view !== 'prechat';
-    this.els.transcript.hidden = !withChat;
-    this.els.composer.hidden = view !== 'chat' || this.log.closing;
-    this.els.after.hidden = view !== 'ended';
-    if (withChat) this.transcript.scrollToEnd();
-    this.composer.setEnabled(view === 'chat' && !this.log.closing);
-    clearInterval(this.availabilityTimer);
-    if (view === 'offline') this.availabilityTimer = setInterval(() => this.checkAvailability(), AVAILABILITY_POLL_MS);
-    if (view === 'prechat') this.prechat.load().then(() => this.focusIfWanted());
-    else this.focusIfWanted();
-    this.renderStatus();
-  }
-
-  focusIfWanted() {
-    if (!this.pendingFocus || this.view === 'loading' || document.visibilityState !== 'visible') return;
-    this.pendingFocus = false;
-    if (this.view !== 'prechat') return void this.focusEntry();
-    this.prechat.load().then(() => { if (this.view === 'prechat') this.prechat.focus(); });
-  }
-
-  /** Focus where a person expects it for the current view. */
-  focusEntry() {
-    if (this.view === 'prechat') this.prechat.focus();
-    else if (this.view === 'offline') document.getElementById('wc-offline-title').focus();
-    else if (this.view === 'ended') this.els.newChat.focus();
-    else if (this.view === 'chat' && !this.log.closing) this.composer.focus();
-    else if (this.view === 'chat') this.els.transcript.focus();
-  }
-
-  /** Without a chat: the pre-chat form when chat is available, else the offline notice. */
-  showEntry() {
-    if (this.availability === null) this.setView('loading');
-    else this.setView(this.availability === 'available' ? 'prechat' : 'offline');
-  }
-
-  async checkAvailability() {
-    let value = 'notAvailable'; // anything but {"chat":"available"}, a failure included
-    try {
-      if ((await fetchJSON('/api/availability')).chat === 'available') value = 'available';
-    } catch { /* offline */ }
-    this.availability = value;
-    if (['loading', 'prechat', 'offline'].includes(this.view)) this.showEntry();
-    return value;
-  }
-
-  async retryAvailability() {
-    this.els.offlineNote.textContent = t('offline.checking');
-    const value = await this.checkAvailability();
-    if (value === 'available') { this.pendingFocus = true; this.focusIfWanted(); }
-    else this.els.offlineNote.textContent = t('offline.still');
-  }
-
-  // ---------------------------------------------------------------- the host page
-
-  onHostMessage(msg) {
-    if (msg.type === 'context') {
-      if (typeof msg.url === 'string') this.hostPage = { url: msg.url.slice(0, 2000), title: String(msg.title || '').slice(0, 500) };
-      this.navigate();
-    }
-    if (msg.params && typeof msg.params === 'object') this.prechat.setPrefill(msg.params);
-    if (typeof msg.open === 'boolean') {
-      this.notifier.setWidgetOpen(msg.open);
-      if (msg.open) { this.pendingFocus = true; this.focusIfWanted(); }
-    }
-  }
-
-  /** Tells the agent which page of the host site the visitor is on, once per page. */
-  navigate() {
-    const page = this.hostPage;
-    if (!page || this.view !== 'chat' || this.ended || !this.log.chatId || this.log.page === page.url) return;
-    this.log.page = page.url;
-    this.log.save();
-    this.sendReliable({ event: 'chat_session_navigation', page: page.url, title: page.title });
-  }
-
-  /** Reports to the host page whether a chat is going on (chatStarted / chatEnded). */
-  announce(active) {
-    if (active === this.hostActive) return;
-    this.hostActive = active;
-    this.host.post('chat', active ? { active, started: true } : { active, ended: true });
-  }
-
   // ---------------------------------------------------------------- frames from the server
 
   onFrame(frame) { // pong, and frame types added later, are ignored
@@ -218,10 +132,6 @@ export class App {
     if (wasStarting && this.view === 'chat') { this.pendingFocus = true; this.focusIfWanted(); }
   }
 
-  resendOutbox() {
-    for (const { id, event } of this.outbox.retain(this.log.chatId)) this.conn.send({ type: 'send', id, event });
-  }
-
   onEvent(frame) {
     const seq = Number(frame.seq);
     if (!Number.isInteger(seq) || seq <= this.log.lastSeq || !this.log.chatId) return;
@@ -229,32 +139,6 @@ export class App {
     const valid = !!ev && typeof ev.event === 'string';
     this.log.record(seq, ev, valid && !/^chat_session_(not_)?typing$/.test(ev.event));
     if (valid) this.apply(ev, seq > this.replayUntil);
-  }
-
-  onAck(id) {
-    if (this.typingIds.delete(id)) return;
-    const entry = this.outbox.remove(id);
-    if (!entry) return;
-    if (entry.event.event === MESSAGE) this.transcript.mark(id, true);
-    if (entry.event.event === 'chat_session_end') this.endChat(null);
-  }
-
-  onError({ id, code, message }) {
-    if (id && this.typingIds.delete(id)) return; // a lost typing notice does not matter
-    const entry = id ? this.outbox.get(id) : null;
-    if (entry && code === 'upstream') {
-      clearTimeout(this.resendTimer); // not posted: the same id is sent again shortly
-      this.resendTimer = setTimeout(() => this.resendOutbox(), RESEND_MS);
-    } else if (entry && REFUSED.has(code)) {
-      this.outbox.remove(id);
-      if (entry.event.event === MESSAGE) this.transcript.mark(id, false, { reason: message });
-      if (code === 'chat_ended' || code === 'no_chat') this.endChat(t('chat.ended'));
-    } else if (this.starting || this.view === 'prechat') {
-      this.setStarting(false);
-      this.prechat.setError(message || t('error.start'));
-    } else if (this.view === 'chat' || this.view === 'ended') {
-      this.transcript.system(message || t('error.generic'), 'error');
-    }
   }
 
   /** Renders one ServicePattern event; `live` is false while replaying history. */
@@ -334,120 +218,6 @@ export class App {
       this.transcript.message({ id, own: true, name: t('chat.you'), pending: true }, event.msg);
     }
   }
-
-  /** The agent's name and photo in the header; null: none. */
-  showAgent(party) {
-    this.agent = party;
-    const photo = this.els.photo;
-    const show = (on) => { photo.hidden = !on; this.els.app.classList.toggle('wc-has-agent', on); };
-    show(false);
-    if (party && party.avatar) {
-      photo.onload = () => show(this.agent === party);
-      photo.onerror = () => show(false);
-      photo.src = party.avatar;
-    }
-    this.renderStatus();
-  }
-
-  // ---------------------------------------------------------------- visitor actions
-
-  /** The server answers `start` with a state frame, or an error; a lost socket also ends the wait. */
-  startChat(values) {
-    if (this.starting) return;
-    if (this.conn.send({ type: 'start', ...values })) this.setStarting(true);
-    else this.prechat.setError(t('error.notConnected'));
-  }
-
-  setStarting(on) { this.starting = on; this.prechat.setBusy(on); }
-
-  sendMessage(text) {
-    const entry = this.sendReliable({ event: MESSAGE, msg: text });
-    if (entry) this.transcript.message({ id: entry.id, own: true, name: t('chat.you'), pending: true }, text);
-  }
-
-  /** A send kept in the outbox until acknowledged, and resent with the same id after a reconnect. */
-  sendReliable(event) {
-    if (this.view !== 'chat' || !this.log.chatId) return null;
-    const entry = { id: uuid(), chatId: this.log.chatId, event };
-    this.outbox.add(entry);
-    this.conn.send({ type: 'send', id: entry.id, event });
-    return entry;
-  }
-
-  /** Typing notices are fire-and-forget: a stale one is worth nothing after a reconnect. */
-  sendTyping(on) {
-    if (this.view !== 'chat') return;
-    const id = uuid();
-    if (this.typingIds.size > 100) this.typingIds.clear();
-    const event = { event: on ? 'chat_session_typing' : 'chat_session_not_typing' };
-    if (this.conn.send({ type: 'send', id, event })) this.typingIds.add(id);
-  }
-
-  /** End chat, confirmed: the conversation closes at once; the server's end follows. */
-  endByVisitor() {
-    const event = this.config.softEnd ? 'chat_session_disconnect' : 'chat_session_end';
-    if (this.sendReliable({ event })) {
-      this.transcript.system(t('chat.youEnded'), 'end');
-      this.setClosing();
-      this.els.transcript.focus();
-    }
-  }
-
-  accepting() { return this.view === 'chat' && !this.log.closing; }
-
-  upload(file) {
-    if (!this.accepting()) return;
-    const problem = fileProblem(file, this.config.maxUpload);
-    if (problem) return void this.transcript.system(problem, 'error');
-    let job = null;
-    const progress = progressRow(file.name, () => job && job.cancel());
-    this.transcript.append(progress.row);
-    job = upload(file, progress.set);
-    // On success the server shares the file itself, and its event frame draws it.
-    job.promise.then(() => progress.row.remove(), (error) => {
-      progress.row.remove();
-      this.transcript.system(error.message, 'error');
-    });
-  }
-
-  shareLocation() {
-    if (!this.accepting() || !navigator.geolocation) return;
-    const line = this.transcript.system(t('location.asking'), 'progress');
-    navigator.geolocation.getCurrentPosition((pos) => {
-      line.remove();
-      const [lat, lon] = [pos.coords.latitude.toFixed(6), pos.coords.longitude.toFixed(6)];
-      const event = { event: 'chat_session_location', latitude: lat, longitude: lon,
-        url: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}` };
-      if (!this.sendReliable(event)) return;
-      const local = { ...event, party_id: this.log.chatId, timestamp: String(Math.floor(Date.now() / 1000)) };
-      this.log.addLocal(local);
-      this.apply(local, true);
-    }, () => {
-      line.remove();
-      this.transcript.system(t('location.denied'), 'error');
-    }, { timeout: 15000, maximumAge: 60000 });
-  }
-
-  downloadTranscript() {
-    const now = new Date();
-    const stamp = now.toISOString().slice(0, 16).replace(/[T:]/g, '-');
-    download(`chat-${stamp}.txt`, this.transcript.toText(t('transcript.heading', { date: now.toLocaleString(document.documentElement.lang) })));
-  }
-
-  /** The header's status line: the connection's trouble first, else where the chat stands. */
-  renderStatus() {
-    const conn = this.conn ? this.conn.status : 'connecting';
-    if (conn !== 'open' && this.starting) this.setStarting(false);
-    let state = conn;
-    let text = t(`status.${conn}`);
-    if (conn === 'open' && this.upstreamRetrying) [state, text] = ['retrying', t('status.retrying')];
-    else if (conn === 'open' && this.view === 'ended') text = t('status.ended');
-    else if (conn === 'open' && this.view === 'chat' && this.log.closing) text = t('status.closing');
-    else if (conn === 'open' && this.view === 'chat' && this.agent) text = t('status.agent', { name: this.agent.name });
-    else if (conn === 'open' && this.view === 'chat') text = t('status.waiting');
-    else if (conn === 'open' && this.view === 'offline') text = t('status.unavailable');
-    this.els.status.dataset.state = state;
-    this.els.app.dataset.connection = state;
-    if (this.els.status.textContent !== text) this.els.status.textContent = text;
-  }
 }
+
+Object.assign(App.prototype, viewMethods, sessionMethods, hostMethods);
