@@ -18,7 +18,7 @@ def test_log_rebuilt_from_history_then_live_without_duplicates(sim_server, sim):
     relay = _relay(sim_server, before)
     chat = relay.start_chat("visitor-1", {"first_name": "Rae"})
     chat_id = chat["chat_id"]
-    relay.send("visitor-1", "m1", {"event": "chat_session_message", "msg": "first"})
+    relay.sender.send("visitor-1", "m1", {"event": "chat_session_message", "msg": "first"})
     assert sim.wait_for(
         lambda: any(
             "first" in e.get("msg", "") and e.get("party_id") != chat_id

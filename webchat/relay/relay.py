@@ -11,24 +11,22 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, BinaryIO
-
-import requests
+from typing import Any
 
 from ..servicepattern import ChatInfo, Identity, ServicePatternClient, UpstreamError
 from ..servicepattern.cookies import jar_from_list, jar_to_list
 from ..store import Store, StoreError
 from .backoff import Backoff
-from .events import event_key, is_terminal, log_key, own_file, own_message, sort_history
+from .events import event_key, is_terminal, log_key, sort_history
+from .files import Files
 from .frames import FrameError
 from .poller import Poller
+from .sending import Sender
 from .tenant import Cached
 
 log = logging.getLogger(__name__)
 
 ENDED_LOG_TTL = 3600.0
-IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
-NO_RETRY = {"chat_session_typing", "chat_session_not_typing"}
 
 
 def _pointer(info: ChatInfo, user_agent: str | None) -> dict[str, Any]:
@@ -71,9 +69,10 @@ class Relay:
         self._lock = threading.Lock()
         self._keeper: threading.Thread | None = None
         self._stopped = threading.Event()
-        self._send_locks: dict[str, threading.Lock] = {}
         self._closed = False
         self.on_logged: Callable[[int], Any] | None = None  # metrics: events numbered
+        self.sender = Sender(self)
+        self.files = Files(self, self.sender)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -104,6 +103,15 @@ class Relay:
             self.store.publish(visitor_id, {"kind": "upstream", "status": status})
         except StoreError as error:
             log.warning("could not announce upstream %s: %s", status, error)
+
+    def live_chat(self, visitor_id: str) -> dict[str, Any]:
+        """The visitor's chat if it is live, else a FrameError the widget understands."""
+        chat = self.store.get_chat(visitor_id)
+        if chat is None:
+            raise FrameError("no_chat", "there is no chat to send to; start one first")
+        if chat.get("ended"):
+            raise FrameError("chat_ended", "this chat has ended")
+        return chat
 
     # -- chats -------------------------------------------------------------------------------
 
@@ -199,14 +207,8 @@ class Relay:
         """
         if not events:
             return False
-        added = self.store.append(
-            chat_id,
-            events,
-            [log_key(e) for e in events],
-            [strict or event_key(e) is not None for e in events],
-        )
-        if self.on_logged is not None and added:
-            self.on_logged(len(added))
+        # The chat's state first, then the log: a tab that sees an event and asks at once
+        # (a reload on "ended") finds the state that event brought.
         ended = any(is_terminal(e) for e in events)
         statuses = [e for e in events if e.get("event") == "chat_session_status"]
         chat = self.store.get_chat(visitor_id)
@@ -216,9 +218,17 @@ class Relay:
                 chat["ewt"] = status.get("ewt")
             chat["ended"] = chat.get("ended") or ended
             self.store.set_chat(visitor_id, chat)
+        added = self.store.append(
+            chat_id,
+            events,
+            [log_key(e) for e in events],
+            [strict or event_key(e) is not None for e in events],
+        )
+        if self.on_logged is not None and added:
+            self.on_logged(len(added))
         if ended:
             self.store.finish_chat(chat_id, ENDED_LOG_TTL)
-            self._send_locks.pop(chat_id, None)
+            self.sender.forget(chat_id)
         return ended
 
     def end_chat(self, visitor_id: str, chat_id: str, reason: str) -> None:
@@ -296,130 +306,3 @@ class Relay:
         deadline = time.monotonic() + wait
         for poller in pollers:
             poller.join(max(0.0, deadline - time.monotonic()))
-
-    # -- sending ---------------------------------------------------------------------------
-
-    def live_chat(self, visitor_id: str) -> dict[str, Any]:
-        """The visitor's chat if it is live, else a FrameError the widget understands."""
-        chat = self.store.get_chat(visitor_id)
-        if chat is None:
-            raise FrameError("no_chat", "there is no chat to send to; start one first")
-        if chat.get("ended"):
-            raise FrameError("chat_ended", "this chat has ended")
-        return chat
-
-    def send(
-        self, visitor_id: str, send_id: str, event: dict[str, Any], user_agent: str | None = None
-    ) -> None:
-        """Post one client event exactly once per `send_id`; messages are logged for all tabs."""
-        chat_id = self.live_chat(visitor_id)["chat_id"]
-        with self._send_locks.setdefault(chat_id, threading.Lock()):
-            if self.store.was_sent(chat_id, send_id):
-                return
-            outbound = dict(event)
-            if outbound["event"] in (
-                "chat_session_message",
-                "chat_session_navigation",
-                "chat_session_location",
-            ):
-                outbound["msg_id"] = send_id
-            piggyback = self._post(visitor_id, chat_id, outbound, user_agent)
-            logged = []
-            if outbound["event"] == "chat_session_message":
-                logged.append(own_message(chat_id, send_id, outbound["msg"]))
-            self.store.mark_sent(chat_id, send_id)
-            self.record(visitor_id, chat_id, logged + piggyback)
-
-    def _post(
-        self, visitor_id: str, chat_id: str, event: dict[str, Any], user_agent: str | None
-    ) -> list[dict[str, Any]]:
-        attempts = 1 if event["event"] in NO_RETRY else self.send_attempts
-        backoff = Backoff(self.retry_base, self.retry_cap)
-        who = self.identity(visitor_id, user_agent)
-        failed = False
-        try:
-            for attempt in range(attempts):
-                try:
-                    replies = self.client.send_events(who, chat_id, [event])
-                except UpstreamError as error:
-                    if error.gone:
-                        self.end_chat(visitor_id, chat_id, reason="not_found")
-                        raise FrameError("chat_ended", "this chat has ended") from None
-                    if not error.transient or attempt + 1 == attempts:
-                        raise
-                    if not failed:
-                        failed = True
-                        self.announce(visitor_id, "retrying")
-                    time.sleep(backoff.next_delay())
-                    continue
-                if failed:
-                    self.announce(visitor_id, "ok")
-                return replies
-        finally:
-            self.save_identity(visitor_id, who)
-        return []  # pragma: no cover - the loop either returns or raises
-
-    # -- files -------------------------------------------------------------------------------
-
-    def share_file(
-        self,
-        visitor_id: str,
-        data: BinaryIO,
-        size: int,
-        filename: str,
-        content_type: str,
-        user_agent: str | None = None,
-    ) -> dict[str, str]:
-        """Upload a file (streamed) and share it in the visitor's chat, logged for all tabs."""
-        chat_id = self.live_chat(visitor_id)["chat_id"]
-        who = self.identity(visitor_id, user_agent)
-        try:
-            result = self.client.upload_file(who, data, size, filename, content_type)
-        finally:
-            self.save_identity(visitor_id, who)
-        file_type = "image" if content_type in IMAGE_TYPES else "attachment"
-        msg_id = uuid.uuid4().hex
-        event = {
-            "event": "chat_session_file",
-            "msg_id": msg_id,
-            "file_id": result.file_id,
-            "file_type": file_type,
-            "file_name": result.file_name,
-        }
-        with self._send_locks.setdefault(chat_id, threading.Lock()):
-            piggyback = self._post(visitor_id, chat_id, event, user_agent)
-            own = own_file(chat_id, msg_id, result.file_id, file_type, result.file_name)
-            self.record(visitor_id, chat_id, [own, *piggyback])
-        return {"file_id": result.file_id, "file_name": result.file_name, "file_type": file_type}
-
-    def _find_event(self, visitor_id: str, name: str, key: str, value: str) -> tuple[str, dict]:
-        """An event of the visitor's current chat with event[key] == value, or LookupError."""
-        chat = self.store.get_chat(visitor_id)
-        if chat is None:
-            raise LookupError(value)
-        for _, event in reversed(self.store.read(chat["chat_id"])):
-            if event.get("event") == name and event.get(key) == value:
-                return chat["chat_id"], event
-        raise LookupError(value)
-
-    def open_file(
-        self, visitor_id: str, file_id: str, user_agent: str | None = None
-    ) -> tuple[requests.Response, dict]:
-        """A streamed download of a file shared in the visitor's current chat."""
-        chat_id, event = self._find_event(visitor_id, "chat_session_file", "file_id", file_id)
-        who = self.identity(visitor_id, user_agent)
-        try:
-            return self.client.get_file(who, chat_id, file_id), event
-        finally:
-            self.save_identity(visitor_id, who)
-
-    def open_photo(
-        self, visitor_id: str, party_id: str, user_agent: str | None = None
-    ) -> requests.Response:
-        """A streamed photo of an agent who joined the visitor's current chat."""
-        chat_id, _ = self._find_event(visitor_id, "chat_session_party_joined", "party_id", party_id)
-        who = self.identity(visitor_id, user_agent)
-        try:
-            return self.client.get_photo(who, chat_id, party_id)
-        finally:
-            self.save_identity(visitor_id, who)

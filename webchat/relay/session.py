@@ -109,7 +109,7 @@ class SocketSession:
             # The relay published a `state` message: every tab, this one too, switches to it.
         elif frame.type == "send":
             assert frame.id is not None
-            self.relay.send(self.visitor_id, frame.id, frame.event, self.user_agent)
+            self.relay.sender.send(self.visitor_id, frame.id, frame.event, self.user_agent)
             self._write({"type": "ack", "id": frame.id})
 
     # -- writing ---------------------------------------------------------------------------

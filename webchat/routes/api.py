@@ -107,7 +107,7 @@ def upload() -> Response | tuple[dict, int]:
     mime = (upload.mimetype or "").lower()
     mime = mime if MIME.match(mime) else "application/octet-stream"
     try:
-        shared = _relay().share_file(
+        shared = _relay().files.share(
             current_visitor(),
             upload.stream,
             size,
@@ -135,7 +135,7 @@ def download(file_id: str) -> Response:
     if not ID.match(file_id):
         return api_error(404, "not_found", "No such file in your chat.")
     try:
-        upstream, event = _relay().open_file(
+        upstream, event = _relay().files.open_file(
             current_visitor(token_in_query=True), file_id, request.headers.get("User-Agent")
         )
     except LookupError:
@@ -162,7 +162,7 @@ def photo(party_id: str) -> Response:
     if not ID.match(party_id):
         return api_error(404, "not_found", "No such agent in your chat.")
     try:
-        upstream = _relay().open_photo(
+        upstream = _relay().files.open_photo(
             current_visitor(token_in_query=True), party_id, request.headers.get("User-Agent")
         )
     except LookupError:
