@@ -129,7 +129,8 @@ class Server:
     """Our app under real gunicorn, one worker; `mode` is gthread or gevent."""
 
     def __init__(self, upstream: str, mode: str = "gthread", threads: int = 256,
-                 extra_env: dict[str, str] | None = None, log_name: str = "server") -> None:
+                 extra_env: dict[str, str] | None = None, log_name: str = "server",
+                 app: str = "wsgi:app") -> None:
         self.mode = mode
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -156,7 +157,7 @@ class Server:
             cmd += ["-k", "gevent", "--worker-connections", str(max(threads, 1000))]
         else:
             raise ValueError(mode)
-        cmd.append("wsgi:app")
+        cmd.append(app)
         RESULTS.mkdir(parents=True, exist_ok=True)
         self.log_path = RESULTS / f"{log_name}-{mode}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115

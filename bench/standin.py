@@ -169,8 +169,8 @@ class Standin:
                 else:
                     writer.write(head_out + payload)
                     await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            return
+        except (ConnectionError, asyncio.CancelledError, asyncio.IncompleteReadError):
+            return  # the client went away mid-request
         finally:
             writer.close()
 
