@@ -7,13 +7,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.widget import Widget
+from tests.browser.widget import TINY_PNG, Widget
 from webchat.simulator import model
-
-TINY_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5c1e3a50000000049454e44ae426082"
-)
 
 
 def _kinds(sim, chat_id: str, start: int = 0) -> list[str]:

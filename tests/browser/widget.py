@@ -9,6 +9,12 @@ from playwright.sync_api import Frame, FrameLocator, Page, expect
 
 from tests.browser.conftest import AXE, SCREENSHOTS
 
+# A 1x1 PNG.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5c1e3a50000000049454e44ae426082"
+)
+
 # Console messages that are the expected sound of a test cutting the network.
 EXPECTED_NOISE = re.compile(r"WebSocket connection to .* failed|net::ERR_INTERNET_DISCONNECTED")
 
@@ -89,6 +95,42 @@ class Widget:
 
     def own_bubbles(self, text: str):
         return self.chat.locator(".wc-msg--own", has_text=text)
+
+    def hand_file(
+        self, how: str, name: str, mime: str, data: bytes = b"", size: int | None = None
+    ) -> bool:
+        """Hands the chat one file as a visitor's browser would: `how` is "drop" (dragenter,
+        dragover, drop on the chat), "dragenter" (only that), "paste" (into the message box)
+        or "attach" (the file input's change). The file is built in the page, from `data`, or
+        `size` zero bytes when given (a large file costs nothing to send over). For "drop"
+        and "paste": whether the page took the files (the event's default was prevented)."""
+        return self.frame.evaluate(
+            """([how, name, mime, bytes, size]) => {
+                const body = size === null ? new Uint8Array(bytes) : new Uint8Array(size);
+                const dt = new DataTransfer();
+                dt.items.add(new File([body], name, {type: mime}));
+                if (how === 'attach') {
+                    const input = document.getElementById('wc-file');
+                    input.files = dt.files;
+                    input.dispatchEvent(new Event('change', {bubbles: true}));
+                    return true;
+                }
+                const init = {bubbles: true, cancelable: true};
+                if (how === 'paste') {
+                    const box = document.getElementById('wc-message');
+                    const paste = new ClipboardEvent('paste', {...init, clipboardData: dt});
+                    return !box.dispatchEvent(paste);
+                }
+                const zone = document.getElementById('wc-transcript');
+                const steps = how === 'drop' ? ['dragenter', 'dragover', 'drop'] : [how];
+                let taken = false;
+                for (const type of steps) {
+                    taken = !zone.dispatchEvent(new DragEvent(type, {...init, dataTransfer: dt}));
+                }
+                return taken;
+            }""",
+            [how, name, mime, list(data), size],
+        )
 
     def chat_id(self) -> str:
         return self.frame.evaluate("JSON.parse(sessionStorage.getItem('webchat.log')).chatId")
