@@ -83,10 +83,12 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.proc.returncode}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
                     return
             except requests.ConnectionError:
                 time.sleep(0.05)  # the port is not open yet: nothing to wait on but time
+            except requests.Timeout:
+                pass  # the port is open but the worker is still booting: ask again
         raise RuntimeError("gunicorn did not start")
 
     def kill(self) -> None:
