@@ -15,8 +15,8 @@
 (() => {
   'use strict';
   const me = document.currentScript;
-  const queued = window.WebChat && window.WebChat.q;
-  if (!me || (window.WebChat && window.WebChat.open)) return;
+  const queued = window.WebChat?.q;
+  if (!me || window.WebChat?.open) return;
   const origin = new URL(me.src, location.href).origin;
   const d = me.dataset;
   const ALL = /*STRINGS*/{};
@@ -30,8 +30,7 @@
   const side = d.position === 'left' ? 'left' : 'right';
   const color = d.color && CSS.supports('color', d.color) ? d.color : '#1f5fbf';
   const z = num(d.zIndex, 2147483000);
-  const KEY = 'webchat';
-  const saved = (() => { try { return JSON.parse(sessionStorage.getItem(KEY)) || {}; } catch { return {}; } })();
+  const saved = (() => { try { return JSON.parse(sessionStorage.getItem('webchat')) || {}; } catch { return {}; } })();
   const handlers = {};
   let params = {};
   let host; let root; let btn; let label; let badge; let panel; let frame;
@@ -46,7 +45,7 @@
 @media (max-width:480px){.p{inset:0;width:100%;height:100%;border-radius:0}.o~.l{display:none}}`;
 
   const el = (tag, cls) => Object.assign(document.createElement(tag), cls ? { className: cls } : {});
-  const save = (patch) => { Object.assign(saved, patch); try { sessionStorage.setItem(KEY, JSON.stringify(saved)); } catch { /* no storage */ } };
+  const save = (patch) => { Object.assign(saved, patch); try { sessionStorage.setItem('webchat', JSON.stringify(saved)); } catch { /* no storage */ } };
   const emit = (name, data) => (handlers[name] || []).forEach((fn) => setTimeout(fn, 0, data)); // a failing listener breaks nothing
   const post = (msg) => { if (ready) frame.contentWindow.postMessage({ ...msg, webchat: 1 }, origin); };
   const pageTitle = () => document.title.replace(/^\(\d+\) /, '');
@@ -158,8 +157,11 @@
     }
   });
   document.addEventListener('visibilitychange', () => { if (btn) { render(); context(); } });
+  // The page the visitor is on, for the agent: also single-page apps' history.pushState and
+  // replaceState (the Navigation API, where there is one; else only back and forward).
   addEventListener('popstate', context);
-  if (window.visualViewport) ['resize', 'scroll'].forEach((t) => visualViewport.addEventListener(t, fitViewport));
+  window.navigation?.addEventListener('navigatesuccess', context);
+  ['resize', 'scroll'].forEach((t) => window.visualViewport?.addEventListener(t, fitViewport));
 
   const api = {
     open: () => open(),

@@ -5,6 +5,8 @@
  * at that origin. Also what the chat does with the host page (methods of App, mixed into it).
  */
 
+const NAVIGATION_SETTLE_MS = 250;
+
 export class HostBridge {
   /** @param {function(object): void} onMessage gets every valid message from the host */
   constructor(onMessage) {
@@ -35,7 +37,10 @@ export const hostMethods = {
   onHostMessage(msg) {
     if (msg.type === 'context') {
       if (typeof msg.url === 'string') this.hostPage = { url: msg.url.slice(0, 2000), title: String(msg.title || '').slice(0, 500) };
-      this.navigate();
+      // One navigation may be reported twice (the Navigation API, then popstate, whose handlers
+      // may set the title): the agent hears of the page once the reports have settled.
+      clearTimeout(this.navigateTimer);
+      this.navigateTimer = setTimeout(() => this.navigate(), NAVIGATION_SETTLE_MS);
     }
     if (msg.params && typeof msg.params === 'object') this.prechat.setPrefill(msg.params);
     if (typeof msg.open === 'boolean') {
