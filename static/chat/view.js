@@ -32,7 +32,12 @@ export const viewMethods = {
     if (!this.pendingFocus || this.view === 'loading' || document.visibilityState !== 'visible') return;
     this.pendingFocus = false;
     if (this.view !== 'prechat') return void this.focusEntry();
-    this.prechat.load().then(() => { if (this.view === 'prechat') this.prechat.focus(); });
+    const before = document.activeElement; // the visitor may Tab on while the form loads
+    const untouched = () => {
+      const now = document.activeElement;
+      return !now || now === before || now === document.body || now.offsetParent === null;
+    };
+    this.prechat.load().then(() => { if (this.view === 'prechat' && untouched()) this.prechat.focus(); });
   },
 
   /** Focus where a person expects it for the current view. */
