@@ -37,23 +37,41 @@ def free_port() -> int:
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     versions = {}
-    for name in ("gunicorn", "flask", "flask-sock", "simple-websocket", "requests", "urllib3",
-                 "werkzeug", "gevent", "greenlet", "websockets"):
+    for name in (
+        "gunicorn",
+        "flask",
+        "flask-sock",
+        "simple-websocket",
+        "requests",
+        "urllib3",
+        "werkzeug",
+        "gevent",
+        "greenlet",
+        "websockets",
+    ):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "webchat", "app.py"],
-                                cwd=ROOT, capture_output=True, text=True).stdout.strip())
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = bool(
+        subprocess.run(
+            ["git", "status", "--porcelain", "--", "webchat", "app.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -87,8 +105,13 @@ def ms(value: float | None) -> float | None:
 
 
 def summary(values: list[float]) -> dict[str, Any]:
-    return {"n": len(values), "p50_ms": ms(pct(values, 50)), "p90_ms": ms(pct(values, 90)),
-            "p99_ms": ms(pct(values, 99)), "max_ms": ms(max(values) if values else None)}
+    return {
+        "n": len(values),
+        "p50_ms": ms(pct(values, 50)),
+        "p90_ms": ms(pct(values, 90)),
+        "p99_ms": ms(pct(values, 99)),
+        "max_ms": ms(max(values) if values else None),
+    }
 
 
 class Standin:
@@ -97,7 +120,9 @@ class Standin:
     def __init__(self, hold: float = 10.0, file_size: int = 25 * 1024 * 1024) -> None:
         self.proc = subprocess.Popen(
             [PY, str(BENCH / "standin.py"), "--hold", str(hold), "--file-size", str(file_size)],
-            stdout=subprocess.PIPE, text=True, start_new_session=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         line = self.proc.stdout.readline()
         if not line.startswith("PORT"):
@@ -112,8 +137,9 @@ class Standin:
         return r.json()
 
     def stats(self, reset: bool = False) -> dict:
-        return self.http.get(f"{self.base}/_ctl/stats" + ("?reset=1" if reset else ""),
-                             timeout=30).json()
+        return self.http.get(
+            f"{self.base}/_ctl/stats" + ("?reset=1" if reset else ""), timeout=30
+        ).json()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -128,25 +154,33 @@ class Standin:
 class Server:
     """Our app under real gunicorn, one worker; `mode` is gthread or gevent."""
 
-    def __init__(self, upstream: str, mode: str = "gthread", threads: int = 256,
-                 extra_env: dict[str, str] | None = None, log_name: str = "server",
-                 app: str = "wsgi:app") -> None:
+    def __init__(
+        self,
+        upstream: str,
+        mode: str = "gthread",
+        threads: int = 256,
+        extra_env: dict[str, str] | None = None,
+        log_name: str = "server",
+        app: str = "wsgi:app",
+    ) -> None:
         self.mode = mode
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SP_", "SECRET_KEY"))}
-        env.update({
-            "BIND": f"127.0.0.1:{self.port}",
-            "SP_API_URL": upstream,
-            "SP_TENANT_URL": TENANT,
-            "SP_APP_ID": APP_ID,
-            "SECRET_KEY": "bench-secret-" + uuid.uuid4().hex,
-            "SP_POLL_TIMEOUT": "30",
-            "FRAMES_PER_MINUTE": "1000000",
-            "UPLOADS_PER_MINUTE": "100000",
-            "LOG_LEVEL": "WARNING",
-            "WEB_CONCURRENCY": "1",
-        })
+        env.update(
+            {
+                "BIND": f"127.0.0.1:{self.port}",
+                "SP_API_URL": upstream,
+                "SP_TENANT_URL": TENANT,
+                "SP_APP_ID": APP_ID,
+                "SECRET_KEY": "bench-secret-" + uuid.uuid4().hex,
+                "SP_POLL_TIMEOUT": "30",
+                "FRAMES_PER_MINUTE": "1000000",
+                "UPLOADS_PER_MINUTE": "100000",
+                "LOG_LEVEL": "WARNING",
+                "WEB_CONCURRENCY": "1",
+            }
+        )
         env.update(extra_env or {})
         cmd = [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--graceful-timeout", "2"]
         if mode == "gthread":
@@ -161,13 +195,20 @@ class Server:
         RESULTS.mkdir(parents=True, exist_ok=True)
         self.log_path = RESULTS / f"{log_name}-{mode}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; see "
-                                   f"{self.log_path}")
+                raise RuntimeError(
+                    f"gunicorn exited with {self.proc.returncode}; see {self.log_path}"
+                )
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     break
@@ -212,10 +253,12 @@ class Server:
 def table(rows: list[list[Any]], head: list[str]) -> str:
     cells = [[str(c) for c in head]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
-    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(cells[0], widths)) + " |",
-           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells[1:]]
-    return "\n".join(out)
+
+    def line(row: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
 
 
 class WsClient:
@@ -225,8 +268,9 @@ class WsClient:
         cmd = [PY, str(BENCH / "wsclient.py"), "--url", url, "--concurrency", str(concurrency)]
         if start_chats:
             cmd.append("--start-chats")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
 
     def call(self, cmd: str, **args: Any) -> dict:
         self.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")

@@ -84,8 +84,10 @@ def run_mode(mode: str, levels: list[int], args: argparse.Namespace) -> dict:
                 break
             held = wait_held(standin, chats, 60)
             if chats < level * 0.99 or held < chats * 0.99:
-                out["broke"] = (f"at {level}: {chats} tabs open, {held} polls held; errors "
-                                f"{opened['errors']}; log: {server.log_tail(6)}")
+                out["broke"] = (
+                    f"at {level}: {chats} tabs open, {held} polls held; errors "
+                    f"{opened['errors']}; log: {server.log_tail(6)}"
+                )
                 if chats < WARM + 1:
                     break
             time.sleep(3)
@@ -118,16 +120,20 @@ def run_mode(mode: str, levels: list[int], args: argparse.Namespace) -> dict:
             row["inbound"] = summary(inbound["lat"])
             row["outbound"] = summary(stats["send_lat"])
             row["upstream_new_connections"] = stats["connections"]
-            row["upstream_calls_per_s"] = round(sum(stats["counts"].values()) / (args.window + 1),
-                                                1)
+            row["upstream_calls_per_s"] = round(
+                sum(stats["counts"].values()) / (args.window + 1), 1
+            )
             row["client_errors"] = inbound["errors"]
             row["rss_after_mib"] = round(server.rss() / 2**20, 1)
             out["levels"].append(row)
-            print(f"  {mode} {chats:5d} chats: {row['kib_per_chat']:7.1f} KiB/chat, "
-                  f"RSS {row['rss_mib']} MiB, {row['threads']} threads, cpu idle "
-                  f"{row['cpu_idle_pct']}% active {row['cpu_active_pct']}%, in p99 "
-                  f"{row['inbound']['p99_ms']} out p99 {row['outbound']['p99_ms']} ms "
-                  f"(ramp {row['ramp_s']} s)", flush=True)
+            print(
+                f"  {mode} {chats:5d} chats: {row['kib_per_chat']:7.1f} KiB/chat, "
+                f"RSS {row['rss_mib']} MiB, {row['threads']} threads, cpu idle "
+                f"{row['cpu_idle_pct']}% active {row['cpu_active_pct']}%, in p99 "
+                f"{row['inbound']['p99_ms']} out p99 {row['outbound']['p99_ms']} ms "
+                f"(ramp {row['ramp_s']} s)",
+                flush=True,
+            )
             if out["broke"]:
                 break
         return out
@@ -161,20 +167,51 @@ def main() -> None:
     rows = []
     for mode, res in results.items():
         for r in res["levels"]:
-            rows.append([mode, r["chats"], r["rss_mib"], r["kib_per_chat"], r["threads"],
-                         r["cpu_idle_pct"], r["cpu_active_pct"], r["inbound"]["p99_ms"],
-                         r["outbound"]["p99_ms"]])
-        good = [r for r in res["levels"] if r["kib_per_chat"] <= 100
-                and (r["inbound"]["p99_ms"] or 1e9) < 50 and (r["outbound"]["p99_ms"] or 1e9) < 50]
+            rows.append(
+                [
+                    mode,
+                    r["chats"],
+                    r["rss_mib"],
+                    r["kib_per_chat"],
+                    r["threads"],
+                    r["cpu_idle_pct"],
+                    r["cpu_active_pct"],
+                    r["inbound"]["p99_ms"],
+                    r["outbound"]["p99_ms"],
+                ]
+            )
+        good = [
+            r
+            for r in res["levels"]
+            if r["kib_per_chat"] <= 100
+            and (r["inbound"]["p99_ms"] or 1e9) < 50
+            and (r["outbound"]["p99_ms"] or 1e9) < 50
+        ]
         res["max_chats"] = max((r["chats"] for r in res["levels"]), default=0)
         res["max_chats_within_targets"] = max((r["chats"] for r in good), default=0)
         res["meets_target"] = res["max_chats_within_targets"] >= 5000
     path = write_result("concurrency", {"config": vars(args), "modes": results})
-    print(table(rows, ["mode", "chats", "RSS MiB", "KiB/chat", "threads", "CPU idle %",
-                       "CPU active %", "in p99 ms", "out p99 ms"]))
+    print(
+        table(
+            rows,
+            [
+                "mode",
+                "chats",
+                "RSS MiB",
+                "KiB/chat",
+                "threads",
+                "CPU idle %",
+                "CPU active %",
+                "in p99 ms",
+                "out p99 ms",
+            ],
+        )
+    )
     for mode, res in results.items():
-        print(f"{mode}: reached {res['max_chats']} chats; within targets up to "
-              f"{res['max_chats_within_targets']}; stopped: {res['broke']}")
+        print(
+            f"{mode}: reached {res['max_chats']} chats; within targets up to "
+            f"{res['max_chats_within_targets']}; stopped: {res['broke']}"
+        )
     print(f"wrote {path}")
     _ = pct  # re-exported helper kept for ad-hoc use
 

@@ -18,7 +18,6 @@ Writes bench/results/latency.json. Targets: at most +2 ms at p50 and +10 ms at p
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 import time
@@ -29,7 +28,14 @@ from requests.adapters import HTTPAdapter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
-    APP_ID, TENANT, Server, Standin, WsClient, summary, table, write_result,
+    APP_ID,
+    TENANT,
+    Server,
+    Standin,
+    WsClient,
+    summary,
+    table,
+    write_result,
 )
 
 HEADERS = {
@@ -48,15 +54,21 @@ class Direct:
         self.http.mount("http://", HTTPAdapter(pool_maxsize=count + 8))
         self.params = {"tenantUrl": TENANT}
         self.chats = [
-            self.http.post(f"{api}/chats", json={"parameters": {}}, headers=HEADERS,
-                           params=self.params, timeout=10).json()["chat_id"]
+            self.http.post(
+                f"{api}/chats",
+                json={"parameters": {}},
+                headers=HEADERS,
+                params=self.params,
+                timeout=10,
+            ).json()["chat_id"]
             for _ in range(count)
         ]
         self.lat: list[float] = []
         self.stop = threading.Event()
         self.sending = threading.Event()
-        self.threads = [threading.Thread(target=self._poll, args=(c,), daemon=True)
-                        for c in self.chats]
+        self.threads = [
+            threading.Thread(target=self._poll, args=(c,), daemon=True) for c in self.chats
+        ]
         for t in self.threads:
             t.start()
 
@@ -64,8 +76,9 @@ class Direct:
         while not self.stop.is_set():
             params = dict(self.params, timestamp=str(int(time.time() * 1000)))
             try:
-                r = self.http.get(f"{self.api}/chats/{chat_id}/events", headers=HEADERS,
-                                  params=params, timeout=40)
+                r = self.http.get(
+                    f"{self.api}/chats/{chat_id}/events", headers=HEADERS, params=params, timeout=40
+                )
             except requests.RequestException:
                 return  # the stand-in stopped at the end of the run
             now = time.monotonic()
@@ -83,10 +96,22 @@ class Direct:
         next_at = time.monotonic()
         while time.monotonic() < end:
             chat_id = self.chats[i % len(self.chats)]
-            body = {"events": [{"event": "chat_session_message", "msg_id": f"m{i}",
-                                "msg": f"t={time.monotonic():.6f}"}]}
-            self.http.post(f"{self.api}/chats/{chat_id}/events", json=body, headers=HEADERS,
-                           params=self.params, timeout=10)
+            body = {
+                "events": [
+                    {
+                        "event": "chat_session_message",
+                        "msg_id": f"m{i}",
+                        "msg": f"t={time.monotonic():.6f}",
+                    }
+                ]
+            }
+            self.http.post(
+                f"{self.api}/chats/{chat_id}/events",
+                json=body,
+                headers=HEADERS,
+                params=self.params,
+                timeout=10,
+            )
             i += 1
             next_at += step
             time.sleep(max(0.0, next_at - time.monotonic()))
@@ -97,8 +122,12 @@ def main() -> None:
     parser.add_argument("--modes", default="gthread,gevent")
     parser.add_argument("--chats", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--interval", type=float, default=0.25,
-                        help="seconds between events (and between sends) of one chat")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.25,
+        help="seconds between events (and between sends) of one chat",
+    )
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
@@ -112,8 +141,9 @@ def main() -> None:
         relay_chats: dict[str, list[str]] = {}
         for mode in modes:
             try:
-                servers[mode] = Server(standin.api, mode, threads=4 * args.chats + 32,
-                                       log_name="latency")
+                servers[mode] = Server(
+                    standin.api, mode, threads=4 * args.chats + 32, log_name="latency"
+                )
                 clients[mode] = WsClient(servers[mode].url)
                 opened = clients[mode].call("open", count=args.chats)
                 if opened["open"] < args.chats:
@@ -150,8 +180,14 @@ def main() -> None:
                 outbound[side] += standin.stats()["send_lat"]
         direct.stop.set()
 
-        result: dict = {"config": vars(args), "hold_s": 10.0, "failures": failures,
-                        "inbound": {}, "outbound": {}, "added": {}}
+        result: dict = {
+            "config": vars(args),
+            "hold_s": 10.0,
+            "failures": failures,
+            "inbound": {},
+            "outbound": {},
+            "added": {},
+        }
         for side in inbound:
             result["inbound"][side] = summary(inbound[side])
             result["outbound"][side] = summary(outbound[side])
@@ -169,16 +205,24 @@ def main() -> None:
                     "ratio_outbound_p50": round(o["p50_ms"] / base_out["p50_ms"], 2),
                 }
                 a = result["added"][side]
-                a["meets_target"] = (max(a["inbound_p50_ms"], a["outbound_p50_ms"]) <= 2.0
-                                     and max(a["inbound_p99_ms"], a["outbound_p99_ms"]) <= 10.0)
+                a["meets_target"] = (
+                    max(a["inbound_p50_ms"], a["outbound_p50_ms"]) <= 2.0
+                    and max(a["inbound_p99_ms"], a["outbound_p99_ms"]) <= 10.0
+                )
             rows.append([side, i["n"], i["p50_ms"], i["p99_ms"], o["n"], o["p50_ms"], o["p99_ms"]])
         path = write_result("latency", result)
-        print(table(rows, ["side", "in n", "in p50 ms", "in p99 ms", "out n", "out p50 ms",
-                           "out p99 ms"]))
+        print(
+            table(
+                rows,
+                ["side", "in n", "in p50 ms", "in p99 ms", "out n", "out p50 ms", "out p99 ms"],
+            )
+        )
         for side, a in result["added"].items():
-            print(f"{side}: added in p50 {a['inbound_p50_ms']} p99 {a['inbound_p99_ms']} ms; "
-                  f"out p50 {a['outbound_p50_ms']} p99 {a['outbound_p99_ms']} ms; "
-                  f"target {'met' if a['meets_target'] else 'MISSED'}")
+            print(
+                f"{side}: added in p50 {a['inbound_p50_ms']} p99 {a['inbound_p99_ms']} ms; "
+                f"out p50 {a['outbound_p50_ms']} p99 {a['outbound_p99_ms']} ms; "
+                f"target {'met' if a['meets_target'] else 'MISSED'}"
+            )
         for mode, why in failures.items():
             print(f"{mode}: FAILED {why}")
         print(f"wrote {path}")

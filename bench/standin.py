@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -79,7 +80,9 @@ class Standin:
         chats = list(self.auto)
         if not chats:
             return
-        due = deque(sorted((time.monotonic() + random.random() * self.auto_interval, c) for c in chats))
+        due = deque(
+            sorted((time.monotonic() + random.random() * self.auto_interval, c) for c in chats)
+        )
         while due:
             when, chat_id = due.popleft()
             delay = when - time.monotonic()
@@ -105,7 +108,7 @@ class Standin:
             self.held += 1
             try:
                 await asyncio.wait_for(chat.waiter, self.hold)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             finally:
                 self.held -= 1
@@ -124,10 +127,8 @@ class Standin:
         for event in events:
             msg = event.get("msg")
             if isinstance(msg, str) and msg.startswith("t="):
-                try:
+                with contextlib.suppress(ValueError):  # not one of our stamped messages
                     self.send_lat.append(now - float(msg[2:]))
-                except ValueError:
-                    pass
 
     # -- HTTP ------------------------------------------------------------------------------
 

@@ -34,8 +34,10 @@ BOUNDARY = "benchboundary7d1f0c"
 
 
 def multipart(size: int) -> bytes:
-    head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
     return head + b"\x5a" * size + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
@@ -79,9 +81,16 @@ def timed_download(http: requests.Session, url: str, **kw) -> tuple[float, int]:
 
 def timed_upload(http: requests.Session, url: str, body: bytes, **kw) -> tuple[float, dict]:
     t0 = time.perf_counter()
-    r = http.post(url, data=body, timeout=120,
-                  headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-                           **kw.pop("headers", {})}, **kw)
+    r = http.post(
+        url,
+        data=body,
+        timeout=120,
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            **kw.pop("headers", {}),
+        },
+        **kw,
+    )
     elapsed = time.perf_counter() - t0
     r.raise_for_status()
     return elapsed, r.json()
@@ -99,14 +108,16 @@ def run_mode(mode: str, standin: Standin, body: bytes, size: int, runs: int) -> 
         cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
         ws = websocket.create_connection(
             server.url.replace("http", "ws", 1) + "/ws" + (f"?token={token}" if token else ""),
-            origin=server.url, cookie=cookie or None, timeout=10)
+            origin=server.url,
+            cookie=cookie or None,
+            timeout=10,
+        )
         ws.send(json.dumps({"type": "hello", "after": 0}))
         ws.send(json.dumps({"type": "start", "parameters": {}}))
         while True:
             frame = json.loads(ws.recv())
             if frame.get("type") == "state" and frame.get("chat"):
-                chat_id = frame["chat"]["chat_id"]
-                break
+                break  # the chat exists: files can be shared
         up, down, up_rss, down_rss = [], [], [], []
         for _ in range(runs):
             with RssPeak(server) as peak:
@@ -115,14 +126,18 @@ def run_mode(mode: str, standin: Standin, body: bytes, size: int, runs: int) -> 
             up.append(seconds)
             up_rss.append(peak.growth_mib)
             with RssPeak(server) as peak:
-                seconds, got = timed_download(
-                    http, f"{server.url}/api/files/{shared['file_id']}")
+                seconds, got = timed_download(http, f"{server.url}/api/files/{shared['file_id']}")
             assert got == size, f"downloaded {got} of {size} bytes"
             down.append(seconds)
             down_rss.append(peak.growth_mib)
         ws.close()
-        return {"upload_s": up, "download_s": down, "upload_rss_growth_mib": up_rss,
-                "download_rss_growth_mib": down_rss, "rss_after_mib": round(server.rss() / 2**20, 1)}
+        return {
+            "upload_s": up,
+            "download_s": down,
+            "upload_rss_growth_mib": up_rss,
+            "download_rss_growth_mib": down_rss,
+            "rss_after_mib": round(server.rss() / 2**20, 1),
+        }
     finally:
         server.stop()
 
@@ -139,22 +154,40 @@ def main() -> None:
     try:
         http = requests.Session()
         params = {"tenantUrl": TENANT}
-        chat_id = http.post(f"{standin.api}/chats", json={}, headers=HEADERS, params=params,
-                            timeout=10).json()["chat_id"]
+        chat_id = http.post(
+            f"{standin.api}/chats", json={}, headers=HEADERS, params=params, timeout=10
+        ).json()["chat_id"]
         d_up, d_down = [], []
         for _ in range(args.runs):
-            d_up.append(timed_upload(http, f"{standin.api}/files", body, params=params,
-                                     headers=HEADERS)[0])
-            d_down.append(timed_download(http, f"{standin.api}/chats/{chat_id}/files/f1",
-                                         headers=HEADERS)[0])
+            d_up.append(
+                timed_upload(http, f"{standin.api}/files", body, params=params, headers=HEADERS)[0]
+            )
+            d_down.append(
+                timed_download(http, f"{standin.api}/chats/{chat_id}/files/f1", headers=HEADERS)[0]
+            )
         mb = size / 1e6
-        result: dict = {"config": vars(args), "bytes": size,
-                        "direct": {"upload_mb_s": round(mb / statistics.median(d_up), 1),
-                                   "download_mb_s": round(mb / statistics.median(d_down), 1),
-                                   "upload_s": d_up, "download_s": d_down},
-                        "modes": {}}
-        rows = [["direct", result["direct"]["upload_mb_s"], None, None,
-                 result["direct"]["download_mb_s"], None, None]]
+        result: dict = {
+            "config": vars(args),
+            "bytes": size,
+            "direct": {
+                "upload_mb_s": round(mb / statistics.median(d_up), 1),
+                "download_mb_s": round(mb / statistics.median(d_down), 1),
+                "upload_s": d_up,
+                "download_s": d_down,
+            },
+            "modes": {},
+        }
+        rows = [
+            [
+                "direct",
+                result["direct"]["upload_mb_s"],
+                None,
+                None,
+                result["direct"]["download_mb_s"],
+                None,
+                None,
+            ]
+        ]
         for mode in args.modes.split(","):
             try:
                 got = run_mode(mode, standin, body, size, args.runs)
@@ -165,19 +198,43 @@ def main() -> None:
             got["upload_mb_s"] = round(mb / statistics.median(got["upload_s"]), 1)
             got["download_mb_s"] = round(mb / statistics.median(got["download_s"]), 1)
             got["upload_ratio"] = round(got["upload_mb_s"] / result["direct"]["upload_mb_s"], 2)
-            got["download_ratio"] = round(got["download_mb_s"]
-                                          / result["direct"]["download_mb_s"], 2)
-            got["peak_rss_growth_mib"] = max(got["upload_rss_growth_mib"]
-                                             + got["download_rss_growth_mib"])
-            got["meets_target"] = (min(got["upload_ratio"], got["download_ratio"]) >= 0.5
-                                   and got["peak_rss_growth_mib"] < 10 * 1e6 / 2**20)
+            got["download_ratio"] = round(
+                got["download_mb_s"] / result["direct"]["download_mb_s"], 2
+            )
+            got["peak_rss_growth_mib"] = max(
+                got["upload_rss_growth_mib"] + got["download_rss_growth_mib"]
+            )
+            got["meets_target"] = (
+                min(got["upload_ratio"], got["download_ratio"]) >= 0.5
+                and got["peak_rss_growth_mib"] < 10 * 1e6 / 2**20
+            )
             result["modes"][mode] = got
-            rows.append([mode, got["upload_mb_s"], got["upload_ratio"],
-                         max(got["upload_rss_growth_mib"]), got["download_mb_s"],
-                         got["download_ratio"], max(got["download_rss_growth_mib"])])
+            rows.append(
+                [
+                    mode,
+                    got["upload_mb_s"],
+                    got["upload_ratio"],
+                    max(got["upload_rss_growth_mib"]),
+                    got["download_mb_s"],
+                    got["download_ratio"],
+                    max(got["download_rss_growth_mib"]),
+                ]
+            )
         path = write_result("streaming", result)
-        print(table(rows, ["side", "up MB/s", "up ratio", "up RSS +MiB", "down MB/s",
-                           "down ratio", "down RSS +MiB"]))
+        print(
+            table(
+                rows,
+                [
+                    "side",
+                    "up MB/s",
+                    "up ratio",
+                    "up RSS +MiB",
+                    "down MB/s",
+                    "down ratio",
+                    "down RSS +MiB",
+                ],
+            )
+        )
         print(f"wrote {path}")
     finally:
         standin.stop()

@@ -37,9 +37,12 @@ COOKIE = re.compile(rb"(?im)^set-cookie:\s*([^;\r\n]+)")
 async def get(host: str, port: int, path: str, cookie: str = "", token: str = "") -> bytes:
     reader, writer = await asyncio.open_connection(host, port)
     extra = (f"Cookie: {cookie}\r\n" if cookie else "") + (
-        f"X-Webchat-Token: {token}\r\n" if token else "")
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {UA}\r\n{extra}"
-                 f"Connection: close\r\n\r\n".encode())
+        f"X-Webchat-Token: {token}\r\n" if token else ""
+    )
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {UA}\r\n{extra}"
+        f"Connection: close\r\n\r\n".encode()
+    )
     data = await reader.read()
     writer.close()
     if not data.startswith(b"HTTP/1.1 2"):
@@ -72,11 +75,18 @@ class Visitor:
             token = found.group(1).decode() if found else ""
             await get(self.host, self.port, "/api/availability", self.cookie, token)
             await get(self.host, self.port, "/api/parameters", self.cookie, token)
-            ws_url = self.url.replace("http", "ws", 1) + "/ws" + (f"?token={token}" if token
-                                                                   else "")
-            self.ws = await connect(ws_url, origin=self.url, ping_interval=None,
-                                    additional_headers={"Cookie": self.cookie}, open_timeout=30,
-                                    user_agent_header=UA, compression=None)
+            ws_url = (
+                self.url.replace("http", "ws", 1) + "/ws" + (f"?token={token}" if token else "")
+            )
+            self.ws = await connect(
+                ws_url,
+                origin=self.url,
+                ping_interval=None,
+                additional_headers={"Cookie": self.cookie},
+                open_timeout=30,
+                user_agent_header=UA,
+                compression=None,
+            )
             await self.ws.send(json.dumps({"type": "hello", "after": 0}))
             frame = json.loads(await asyncio.wait_for(self.ws.recv(), 30))
             if frame.get("type") != "state":
@@ -89,8 +99,15 @@ class Visitor:
             await self.ws.close()
 
 
-async def drive(url: str, count: int, chat_page: bool, seconds: float, period: float,
-                standin: Standin, server: Server) -> dict:
+async def drive(
+    url: str,
+    count: int,
+    chat_page: bool,
+    seconds: float,
+    period: float,
+    standin: Standin,
+    server: Server,
+) -> dict:
     visitors = [Visitor(url, chat_page) for _ in range(count)]
     errors: Counter = Counter()
     views = 0
@@ -115,10 +132,15 @@ async def drive(url: str, count: int, chat_page: bool, seconds: float, period: f
     stats = await asyncio.to_thread(standin.stats, True)
     await asyncio.gather(*(v.close() for v in visitors), return_exceptions=True)
     per_min = {k: round(v * 60 / elapsed, 1) for k, v in sorted(stats["counts"].items())}
-    return {"visitors": count, "page_views_per_min": round(views * 60 / elapsed, 1),
-            "upstream_per_min": per_min, "upstream_total_per_min": round(sum(per_min.values()), 1),
-            "server_cpu_pct": round(cpu, 1), "seconds": round(elapsed, 1),
-            "errors": dict(errors)}
+    return {
+        "visitors": count,
+        "page_views_per_min": round(views * 60 / elapsed, 1),
+        "upstream_per_min": per_min,
+        "upstream_total_per_min": round(sum(per_min.values()), 1),
+        "server_cpu_pct": round(cpu, 1),
+        "seconds": round(elapsed, 1),
+        "errors": dict(errors),
+    }
 
 
 def main() -> None:
@@ -138,25 +160,55 @@ def main() -> None:
             runs = []
             for scenario in ("launcher", "chat page open"):
                 for count in counts:
-                    got = asyncio.run(drive(server.url, count, scenario != "launcher",
-                                            args.window, args.period, standin, server))
+                    got = asyncio.run(
+                        drive(
+                            server.url,
+                            count,
+                            scenario != "launcher",
+                            args.window,
+                            args.period,
+                            standin,
+                            server,
+                        )
+                    )
                     got["scenario"] = scenario
                     runs.append(got)
-                    rows.append([mode, scenario, count, got["page_views_per_min"],
-                                 got["upstream_total_per_min"],
-                                 ", ".join(f"{k} {v}" for k, v in got["upstream_per_min"].items()),
-                                 got["server_cpu_pct"], sum(got["errors"].values())])
+                    rows.append(
+                        [
+                            mode,
+                            scenario,
+                            count,
+                            got["page_views_per_min"],
+                            got["upstream_total_per_min"],
+                            ", ".join(f"{k} {v}" for k, v in got["upstream_per_min"].items()),
+                            got["server_cpu_pct"],
+                            sum(got["errors"].values()),
+                        ]
+                    )
                     print(rows[-1], flush=True)
             result["modes"][mode] = runs
             for scenario in ("launcher", "chat page open"):
                 totals = [r["upstream_total_per_min"] for r in runs if r["scenario"] == scenario]
-                result["modes"][mode + ":" + scenario + ":spread"] = (max(totals) - min(totals))
+                result["modes"][mode + ":" + scenario + ":spread"] = max(totals) - min(totals)
         finally:
             server.stop()
             standin.stop()
     path = write_result("upstream_load", result)
-    print(table(rows, ["mode", "scenario", "visitors", "page views/min", "upstream/min",
-                       "by method /min", "server CPU %", "errors"]))
+    print(
+        table(
+            rows,
+            [
+                "mode",
+                "scenario",
+                "visitors",
+                "page views/min",
+                "upstream/min",
+                "by method /min",
+                "server CPU %",
+                "errors",
+            ],
+        )
+    )
     print(f"wrote {path}")
 
 

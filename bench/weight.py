@@ -51,7 +51,7 @@ def chat_assets(base: str) -> list[tuple[str, int, int]]:
         seen[url] = body.content
         if url.endswith(".js"):
             queue += [urljoin(url, u) for u in IMPORT.findall(body.text)]
-    return [(url[len(base):], len(data), gz(data)) for url, data in seen.items()]
+    return [(url[len(base) :], len(data), gz(data)) for url, data in seen.items()]
 
 
 def launcher_times(base: str, runs: int) -> list[float]:
@@ -118,8 +118,10 @@ def main() -> int:
         print(f"{url:44} {raw:8} {size:8}")
     print(f"{'chat iframe total':44} {result['chat']['raw']:8} {chat_gz:8}   budget {CHAT_BUDGET}")
     if times:
-        print(f"launcher visible after page load: median {result['launcher_visible_ms']['median']} ms"
-              f" over {len(times)} runs")
+        print(
+            f"launcher visible after page load: median {result['launcher_visible_ms']['median']} ms"
+            f" over {len(times)} runs"
+        )
     ok = gz(loader) <= LOADER_BUDGET and chat_gz <= CHAT_BUDGET
     print("within budget" if ok else "OVER BUDGET")
     return 0 if ok else 1

@@ -37,8 +37,10 @@ COOKIE = re.compile(rb"(?im)^set-cookie:\s*([^;\r\n]+)")
 async def load_page(host: str, port: int, path: str = "/chat") -> tuple[str, str]:
     """GET the chat page as a browser would: its cookie and its token ("" when none)."""
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {UA}\r\n"
-                 f"Accept: text/html\r\nConnection: close\r\n\r\n".encode())
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {UA}\r\n"
+        f"Accept: text/html\r\nConnection: close\r\n\r\n".encode()
+    )
     data = await reader.read()
     writer.close()
     if not data.startswith(b"HTTP/1.1 200"):
@@ -79,8 +81,12 @@ class Client:
                 cookie, token = await load_page(self.host, self.port)
                 tab.cookie, tab.token = cookie, token
                 ws = await connect(
-                    self.ws_url + (f"?token={token}" if token else ""), origin=self.origin,
-                    ping_interval=None, open_timeout=60, max_size=2**22, user_agent_header=UA,
+                    self.ws_url + (f"?token={token}" if token else ""),
+                    origin=self.origin,
+                    ping_interval=None,
+                    open_timeout=60,
+                    max_size=2**22,
+                    user_agent_header=UA,
                     compression=None,
                     additional_headers={"Cookie": cookie} if cookie else None,
                 )
@@ -107,9 +113,13 @@ class Client:
         new = [Tab(len(self.tabs) + i) for i in range(count)]
         await asyncio.gather(*(self._open_one(t, sem) for t in new))
         self.tabs += [t for t in new if t.ws is not None]
-        return {"ok": True, "open": len(self.tabs),
-                "chats": [t.chat_id for t in self.tabs], "errors": dict(self.errors),
-                "visitors": [[t.cookie, t.token] for t in new if t.ws is not None]}
+        return {
+            "ok": True,
+            "open": len(self.tabs),
+            "chats": [t.chat_id for t in self.tabs],
+            "errors": dict(self.errors),
+            "visitors": [[t.cookie, t.token] for t in new if t.ws is not None],
+        }
 
     async def _reader(self, tab: Tab) -> None:
         try:
@@ -131,9 +141,11 @@ class Client:
     async def _send_loop(self, tab: Tab, interval: float) -> None:
         await asyncio.sleep(random.random() * interval)
         while True:
-            frame = {"type": "send", "id": uuid.uuid4().hex,
-                     "event": {"event": "chat_session_message",
-                               "msg": f"t={time.monotonic():.6f}"}}
+            frame = {
+                "type": "send",
+                "id": uuid.uuid4().hex,
+                "event": {"event": "chat_session_message", "msg": f"t={time.monotonic():.6f}"},
+            }
             try:
                 await tab.ws.send(json.dumps(frame))
             except Exception:  # noqa: BLE001
@@ -165,8 +177,12 @@ class Client:
                 self.active(cmd.get("tabs") or [], float(cmd.get("interval") or 1.0))
                 out = {"ok": True}
             elif cmd["cmd"] == "stats":
-                out = {"lat": self.lat, "frames": self.frames, "closed": self.closed,
-                       "errors": dict(self.errors)}
+                out = {
+                    "lat": self.lat,
+                    "frames": self.frames,
+                    "closed": self.closed,
+                    "errors": dict(self.errors),
+                }
                 if cmd.get("reset"):
                     self.lat = []
             elif cmd["cmd"] == "quit":
