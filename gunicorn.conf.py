@@ -12,6 +12,8 @@ bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("THREADS", "256"))
+# gthread serves at most worker_connections sockets (default 1000) whatever `threads` says.
+worker_connections = threads + 64
 timeout = 60
 graceful_timeout = 40  # > SP_POLL_TIMEOUT: the last poll finishes and its lease goes back
 keepalive = 5
