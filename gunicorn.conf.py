@@ -9,11 +9,15 @@ Never the sync worker: it kills long-lived sockets at --timeout.
 import os
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-worker_class = "gthread"
+# gthread by default; WORKER_CLASS=gevent (pip install gevent packaging) holds more chats in
+# less memory per chat (README, Benchmarks).
+worker_class = os.environ.get("WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("THREADS", "256"))
-# gthread serves at most worker_connections sockets (default 1000) whatever `threads` says.
-worker_connections = threads + 64
+# gthread serves at most worker_connections sockets (default 1000) whatever `threads` says;
+# under gevent it is the only bound.
+default_connections = threads + 64 if worker_class == "gthread" else 10000
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", default_connections))
 timeout = 60
 graceful_timeout = 40  # > SP_POLL_TIMEOUT: the last poll finishes and its lease goes back
 keepalive = 5

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+
 import requests
+import websocket
 
 from tests.harness import ServerProcess, Visitor
 
@@ -25,9 +28,45 @@ def test_demo_mode_chats_with_the_scripted_agent():
         tab.wait(lambda f: f["type"] == "event" and "Dana" in f["event"].get("msg", ""), 15)
         sent = tab.say("hello from the demo")
         tab.wait_type("ack", id=sent)
-        tab.wait(lambda f: f["type"] == "event" and f["event"].get("party_id") == joined["party_id"]
-                 and "hello from the demo" in f["event"].get("msg", ""), 15)
+        tab.wait(
+            lambda f: (
+                f["type"] == "event"
+                and f["event"].get("party_id") == joined["party_id"]
+                and "hello from the demo" in f["event"].get("msg", "")
+            ),
+            15,
+        )
     finally:
         if visitor:
             visitor.close()
+        server.stop()
+
+
+def test_gevent_worker_serves_a_whole_chat_and_closes_with_1012(sim_server, sim):
+    """WORKER_CLASS=gevent: the same app, its sockets and poll loops as greenlets."""
+    server = ServerProcess(sim_server.base_url, {"WORKER_CLASS": "gevent"})
+    visitor = Visitor(server.url)
+    try:
+        first, second = visitor.tab(), visitor.tab()
+        chat = visitor.start_chat(first)
+        second.hello()
+        sent = second.say("hello under gevent")
+        for tab in (first, second):
+            tab.wait(
+                lambda f: (
+                    f["type"] == "event"
+                    and "hello under gevent" in f["event"].get("msg", "")
+                    and f["event"]["party_id"] != chat["chat_id"]
+                )
+            )
+        second.wait_type("ack", id=sent)
+        server.proc.send_signal(signal.SIGTERM)
+        first.ws.settimeout(10)
+        while True:
+            opcode, data = first.ws.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+        assert int.from_bytes(data[:2], "big") == 1012
+    finally:
+        visitor.close()
         server.stop()
