@@ -99,3 +99,32 @@ def test_agent_ends_and_polling_stops(visitor, sim):
     assert sim.wait_for(lambda: sim.polls_in_flight(chat["chat_id"]) == 0, 5)
     polls = chat_polls()
     assert not sim.wait_for(lambda: chat_polls() > polls, timeout=2.5)
+
+
+def test_upstream_hanging_for_a_while_then_recovering_loses_nothing(visitor, sim):
+    v = visitor()
+    tab = v.tab()
+    chat = v.start_chat(tab)
+    path = f"/chats/{chat['chat_id']}/events"
+    sim.hang_next(3, 2.5, paths=path)  # the next poll and sends stall, then are answered
+    sent = tab.say("sent into a stall")
+    sim.agent_say(chat["chat_id"], "said during the stall")
+    tab.wait_type("ack", id=sent, timeout=15)
+    tab.wait(
+        lambda f: f["type"] == "event" and f["event"].get("msg") == "said during the stall",
+        timeout=15,
+    )
+    tab.wait(
+        lambda f: (
+            f["type"] == "event"
+            and "sent into a stall" in f["event"].get("msg", "")
+            and f["event"]["party_id"] != chat["chat_id"]
+        ),
+        timeout=15,
+    )
+    _contiguous(tab)
+    msgs = [f["event"].get("msg") for f in tab.events()]
+    assert msgs.count("said during the stall") == 1 and msgs.count("sent into a stall") == 1
+    assert [
+        e["msg"] for e in sim.chat(chat["chat_id"]).client_events if e.get("msg_id") == sent
+    ] == ["sent into a stall"]
