@@ -186,6 +186,14 @@ class Tab:
         )
         return send_id
 
+    def close_code(self, timeout: float = 10) -> int | None:
+        """Read frames until the server's close frame; its status code."""
+        self.ws.settimeout(timeout)
+        while True:
+            opcode, data = self.ws.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+
     def close(self) -> None:
         self.ws.close()
 

@@ -6,7 +6,6 @@ import signal
 import uuid
 
 import pytest
-import websocket
 
 from tests.harness import ServerProcess, Visitor
 
@@ -131,15 +130,6 @@ def test_redis_restart_mid_chat_loses_nothing(sim_server, redis_server, sim):
         server.stop()
 
 
-def _close_code(tab) -> int | None:
-    """Read frames until the server's close frame; its status code."""
-    tab.ws.settimeout(10)
-    while True:
-        opcode, data = tab.ws.recv_data(control_frame=True)
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
-
-
 def test_sigterm_closes_sockets_with_1012_and_hands_the_chat_over(sim_server, redis_url, sim):
     env = {"STORE_URL": redis_url, "LEASE_TTL": "60", "SECRET_KEY": "shared-" + uuid.uuid4().hex}
     a, b = ServerProcess(sim_server.base_url, env), ServerProcess(sim_server.base_url, env)
@@ -150,7 +140,7 @@ def test_sigterm_closes_sockets_with_1012_and_hands_the_chat_over(sim_server, re
         tab_b = _tab_on(visitor, b)
         tab_b.hello()
         a.proc.send_signal(signal.SIGTERM)
-        assert _close_code(tab_a) == 1012
+        assert tab_a.close_code() == 1012
         a.proc.wait(15)
         # The lease was given back: b polls at once, long before a 60 s lease would lapse.
         sim.agent_say(chat["chat_id"], "after the handover")
