@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from ..limits import limiter
 from ..relay import FrameError, Relay
 from ..servicepattern import UpstreamError
-from ..servicepattern.multipart import file_size
+from ..upload_stream import UploadError, drain, open_file_part
 from ..visitor import bound_visitor, current_visitor
 from .errors import api_error
 
@@ -96,26 +96,31 @@ def upload() -> Response | tuple[dict, int]:
     if bound_visitor(request, current_app) is None:  # CSRF: only our page holds the token
         return api_error(403, "forbidden_token", "Reload the chat page to continue.")
     limit = current_app.config["WEBCHAT_MAX_UPLOAD"]
-    upload = request.files.get("file")
-    if upload is None:
-        return api_error(400, "no_file", "Send the file as multipart part `file`.")
-    size = file_size(upload.stream)
-    if size > limit:
+    try:
+        part = open_file_part(request.stream, request.content_type or "", request.content_length)
+    except UploadError as error:
+        return api_error(error.status, error.code, error.message)
+    if part.size > limit:
+        drain(request.stream)
         return api_error(413, "too_large", "The file is larger than 25 MB.")
-    if size == 0:
+    if part.size == 0:
+        drain(request.stream)
         return api_error(400, "empty_file", "The file is empty.")
-    mime = (upload.mimetype or "").lower()
+    mime = part.content_type.split(";")[0].strip().lower()
     mime = mime if MIME.match(mime) else "application/octet-stream"
     try:
         shared = _relay().files.share(
             current_visitor(),
-            upload.stream,
-            size,
-            clean_filename(upload.filename),
+            part.data,
+            part.size,
+            clean_filename(part.filename),
             mime,
             request.headers.get("User-Agent"),
         )
+    except UploadError as error:
+        return api_error(error.status, error.code, error.message)
     except FrameError as error:
+        drain(request.stream)
         return api_error(409, error.code, error.message)
     except UpstreamError as error:
         return _upstream_failed(error)

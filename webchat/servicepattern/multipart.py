@@ -7,7 +7,6 @@ Content-Length, reading the file in chunks as the socket takes them.
 
 from __future__ import annotations
 
-import os
 import secrets
 from typing import BinaryIO
 
@@ -57,10 +56,3 @@ class MultipartFile:
             out += chunk
         return bytes(out)
 
-
-def file_size(data: BinaryIO) -> int:
-    """Bytes left in a seekable file from its current position."""
-    position = data.tell()
-    end = data.seek(0, os.SEEK_END)
-    data.seek(position)
-    return end - position
