@@ -162,3 +162,33 @@ def test_file_and_photo_downloads_stream_without_tenant(stub, client):
     with pytest.raises(UpstreamError) as info:
         client.get_photo(Identity(), "c1", "p1")
     assert info.value.gone
+
+
+def test_polls_keep_cookies_set_on_them_and_fail_as_upstream_errors(stub, client):
+    stub.answers = [
+        Canned(200, '{"events": []}', [("Set-Cookie", "SPNODE=n9; Path=/")]),
+        Canned(200, ""),
+    ]
+    who = Identity()
+    assert client.get_new_events(who, "c1") == [] and who.cookies_changed
+    client.get_new_events(who, "c1")
+    assert stub.seen[1].headers["Cookie"] == "SPNODE=n9"
+    assert stub.seen[1].headers["Authorization"] == AUTH
+    assert stub.seen[1].query["tenantUrl"] == ["tenant.example.com"]
+    gone = ServicePatternClient("http://127.0.0.1:9/clientweb/api/v1", "t", "a", connect_timeout=1)
+    with pytest.raises(UpstreamError) as info:
+        gone.get_new_events(Identity(), "c1")
+    assert info.value.status is None and info.value.transient
+
+
+def test_a_poll_that_gets_no_answer_times_out_as_an_upstream_error():
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/clientweb/api/v1"
+        client = ServicePatternClient(url, "t", "a", connect_timeout=1, poll_timeout=0.5)
+        with pytest.raises(UpstreamError) as info:
+            client.get_new_events(Identity(), "c1")
+    assert "in time" in info.value.message and info.value.transient
