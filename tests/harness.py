@@ -173,6 +173,13 @@ class Tab:
         self.send({"type": "hello", "after": after, "chat_id": chat_id})
         return self.wait(lambda f: f.get("type") == "state", since=since)
 
+    def start(self, parameters: dict[str, str] | None = None, **extra: str) -> dict:
+        """Send `start` (with `phone_number`, `from` … as given); the chat it answers with."""
+        since = len(self.frames)
+        self.send({"type": "start", "parameters": parameters or {}, **extra})
+        state = self.wait(lambda f: f.get("type") == "state" and f.get("chat"), since=since)
+        return state["chat"]
+
     def events(self) -> list[dict[str, Any]]:
         return [f for f in self.frames if f.get("type") == "event"]
 
@@ -221,13 +228,28 @@ class Visitor:
     def start_chat(self, tab: Tab, **parameters: str) -> dict:
         """hello, start, and wait for the agent's greeting."""
         tab.hello()
-        tab.send({"type": "start", "parameters": parameters})
-        state = tab.wait(lambda f: f.get("type") == "state" and f.get("chat") is not None)
+        chat = tab.start(parameters)
         tab.wait_event("chat_session_message", timeout=10)
-        return state["chat"]
+        return chat
 
     def close(self) -> None:
         for tab in self.tabs:
             with contextlib.suppress(Exception):  # already closed by the server
                 tab.close()
         self.http.close()
+
+
+def relay_on(upstream: str, store: Any, **options: Any) -> Any:
+    """A Relay in the test process on `store`, polling `upstream` (fast retries)."""
+    from webchat.relay import Relay
+    from webchat.servicepattern import ServicePatternClient
+
+    client = ServicePatternClient(upstream, TENANT, APP_ID, poll_timeout=5)
+    return Relay(store, client, **{"retry_base": 0.05, **options})
+
+
+def logged_messages(store: Any, chat_id: str) -> list[str | None]:
+    """The texts of a chat's logged messages, after checking the log is numbered 1, 2, 3 …"""
+    log = store.read(chat_id)
+    assert [seq for seq, _ in log] == list(range(1, len(log) + 1))
+    return [e.get("msg") for _, e in log if e["event"] == "chat_session_message"]

@@ -8,19 +8,16 @@ def test_whole_chat(visitor, sim):
     tab = v.tab()
     state = tab.hello()
     assert state["chat"] is None and state["availability"] == "available"
-    tab.send(
-        {
-            "type": "start",
-            "parameters": {"first_name": "Ann", "email": "ann@example.com"},
-            "phone_number": "+15550100",
-            "from": "Ann",
-        }
+    chat = tab.start(
+        {"first_name": "Ann", "email": "ann@example.com"},
+        phone_number="+15550100",
+        **{"from": "Ann"},
     )
-    chat = tab.wait(lambda f: f["type"] == "state" and f["chat"] is not None)["chat"]
     chat_id = chat["chat_id"]
     record = sim.chat(chat_id)
     assert record.request_body["parameters"] == {"first_name": "Ann", "email": "ann@example.com"}
     assert record.request_body["phone_number"] == "+15550100"
+    assert record.request_body["from"] == "Ann"
     joined = tab.wait_event("chat_session_party_joined")["event"]
     greeting = tab.wait_event("chat_session_message", party_id=joined["party_id"])["event"]
     assert "Ann" in greeting["msg"]

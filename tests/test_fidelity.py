@@ -109,15 +109,11 @@ def test_phone_parameter_becomes_the_callback_number(visitor, sim):
     v = visitor()
     tab = v.tab()
     tab.hello()
-    tab.send(
-        {
-            "type": "start",
-            "parameters": {"first_name": "Cal", "phone": "+1 555 0100"},
-            "phone_number": "+1 555 0100",
-            "from": "Cal Lee",
-        }
+    chat = tab.start(
+        {"first_name": "Cal", "phone": "+1 555 0100"},
+        phone_number="+1 555 0100",
+        **{"from": "Cal Lee"},
     )
-    chat = tab.wait(lambda f: f["type"] == "state" and f["chat"] is not None)["chat"]
     body = sim.chat(chat["chat_id"]).request_body
     assert body["phone_number"] == "+1 555 0100" and body["from"] == "Cal Lee"
     assert body["parameters"]["phone"] == "+1 555 0100"
@@ -159,8 +155,11 @@ def test_metrics_readiness_and_json_logs_without_chat_text(visitor, server, sim)
     sent = tab.say(secret_text)
     tab.wait_type("ack", id=sent)
     body = requests.get(server.url + "/metrics", timeout=10).text
-    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.splitlines()
-              if line and not line.startswith("#")}
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in body.splitlines()
+        if line and not line.startswith("#")
+    }
     assert values["webchat_open_sockets"] >= 1
     assert values["webchat_active_chats"] >= 1
     assert values["webchat_events_relayed_total"] >= 5
@@ -170,8 +169,11 @@ def test_metrics_readiness_and_json_logs_without_chat_text(visitor, server, sim)
     sim.fail_next(1, 503, None, paths=f"/chats/{chat['chat_id']}/events")
     tab.wait_type("upstream", status="retrying")
     tab.wait_type("upstream", status="ok", timeout=15)
-    log_lines = [json.loads(line) for line in server.log_path.read_text().splitlines()
-                 if line.startswith("{")]
+    log_lines = [
+        json.loads(line)
+        for line in server.log_path.read_text().splitlines()
+        if line.startswith("{")
+    ]
     assert log_lines, "no JSON log lines"
     failed = [line for line in log_lines if "poll of chat" in line["message"]]
     assert failed and failed[-1]["chat"] == chat["chat_id"] and failed[-1]["visitor"]

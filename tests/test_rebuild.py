@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from tests.harness import APP_ID, TENANT
-from webchat.relay import Relay
-from webchat.servicepattern import ServicePatternClient
+from tests.harness import logged_messages, relay_on
 from webchat.store import MemoryStore
-
-
-def _relay(sim_server, store) -> Relay:
-    client = ServicePatternClient(sim_server.base_url, TENANT, APP_ID, poll_timeout=5)
-    return Relay(store, client, retry_base=0.05)
 
 
 def test_log_rebuilt_from_history_then_live_without_duplicates(sim_server, sim):
     before = MemoryStore()
-    relay = _relay(sim_server, before)
+    relay = relay_on(sim_server.base_url, before)
     chat = relay.start_chat("visitor-1", {"first_name": "Rae"})
     chat_id = chat["chat_id"]
     relay.sender.send("visitor-1", "m1", {"event": "chat_session_message", "msg": "first"})
@@ -34,7 +27,7 @@ def test_log_rebuilt_from_history_then_live_without_duplicates(sim_server, sim):
     after.merge_cookies("visitor-1", before.get_cookies("visitor-1"))
     after.set_chat("visitor-1", before.get_chat("visitor-1"))
     sim.agent_say(chat_id, "said while nobody polled")
-    fresh = _relay(sim_server, after)
+    fresh = relay_on(sim_server.base_url, after)
     got: list[dict] = []
     after.subscribe("visitor-1", got.append)
     try:
@@ -54,9 +47,7 @@ def test_log_rebuilt_from_history_then_live_without_duplicates(sim_server, sim):
         assert sim.wait_for(
             lambda: any(e.get("msg") == "live again" for _, e in after.read(chat_id)), 5
         )
-        log = after.read(chat_id)
-        assert [seq for seq, _ in log] == list(range(1, len(log) + 1))
-        msgs = [e.get("msg") for _, e in log if e["event"] == "chat_session_message"]
+        msgs = logged_messages(after, chat_id)
         assert msgs.count("said while nobody polled") == 1
         assert msgs.count("live again") == 1
     finally:
