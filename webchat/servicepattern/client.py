@@ -8,6 +8,7 @@ every failure leaves here as an UpstreamError.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -16,15 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from typing import Any, BinaryIO
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar, extract_cookies_to_jar
 
-from .cookies import RefuseAllPolicy
+from .cookies import RefuseAllPolicy, cookie_header
 from .errors import UpstreamError
+from .http11 import Answer, HTTP11Client, TransportError, TransportTimeout, TransportTLSError
 from .multipart import MultipartFile
 from .parse import (
     ChatInfo,
@@ -81,34 +82,24 @@ def operation(method: str, path: str) -> str:
     return {"/chats": "request_chat", "/files": "upload"}.get(path, "other")
 
 
-def _poll_pool(size: int, verify: bool | str) -> urllib3.PoolManager:
-    """The connection pool for direct polls, verifying TLS exactly as the requests path does."""
-    if verify is False:
-        return urllib3.PoolManager(num_pools=4, maxsize=size, cert_reqs="CERT_NONE")
-    ca = verify if isinstance(verify, str) else requests.certs.where()
-    return urllib3.PoolManager(num_pools=4, maxsize=size, cert_reqs="CERT_REQUIRED", ca_certs=ca)
-
-
 class _CookieResponse:
-    """What CookieJar.extract_cookies needs of a response: its headers, via info()."""
+    """What CookieJar.extract_cookies needs of an answer: its headers, via info()."""
 
-    def __init__(self, headers: Any) -> None:
-        self._headers = headers
+    def __init__(self, answer: Answer) -> None:
+        self._answer = answer
 
     def info(self) -> _CookieResponse:
         return self
 
     def get_all(self, name: str, default: Any = None) -> Any:
-        return self._headers.getlist(name) or default
+        return self._answer.get_all(name) or default
 
 
-def _as_requests_error(error: Exception) -> requests.RequestException:
-    """A urllib3 failure as the requests error `_translate` explains."""
-    if isinstance(error, urllib3.exceptions.TimeoutError):
+def _as_requests_error(error: TransportError) -> requests.RequestException:
+    """A lean-client failure as the requests error `_translate` explains."""
+    if isinstance(error, TransportTimeout):
         wrapped: requests.RequestException = requests.Timeout(str(error))
-    elif isinstance(error, urllib3.exceptions.SSLError) or "SSL" in type(
-        getattr(error, "reason", None) or error
-    ).__name__:
+    elif isinstance(error, TransportTLSError):
         wrapped = requests.exceptions.SSLError(str(error))
     else:
         wrapped = requests.ConnectionError(str(error))
@@ -160,9 +151,16 @@ class ServicePatternClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        # Long polls are most of the calls: without a proxy they go through urllib3 directly,
-        # skipping requests' per-call preparation (about half a poll's CPU, bench/README.md).
-        self._polls = None if self.session.proxies else _poll_pool(pool_size, verify)
+        # The JSON calls, long polls above all, go through a lean HTTP/1.1 client when no
+        # proxy is configured: a fifth of requests' CPU per call (bench/README.md). Proxied
+        # calls, uploads and downloads use requests.
+        self._lean: HTTP11Client | None = None
+        if not self.session.proxies:
+            ca = verify if verify is not True else requests.certs.where()
+            self._lean = HTTP11Client(self.api_url, verify=ca, max_idle=pool_size)
+        parts = urlsplit(self.api_url)
+        self._base_path = parts.path
+        self._secure = parts.scheme == "https"
 
     # -- the ten API methods -------------------------------------------------------------
 
@@ -213,46 +211,11 @@ class ServicePatternClient:
         with self._count_lock:
             self._in_flight += 1
         try:
-            if self._polls is None:
-                body = self._json("GET", path, who, bust=True, timeout=self.poll_timeout)
-            else:
-                body = self._direct_get(path, who)
+            body = self._json("GET", path, who, bust=True, timeout=self.poll_timeout)
         finally:
             with self._count_lock:
                 self._in_flight -= 1
         return parse_events(body, 200)
-
-    def _direct_get(self, path: str, who: Identity) -> dict[str, Any]:
-        """A GET through urllib3 with the visitor's jar: same headers, cookies, timeouts and
-        errors as the requests path, a fraction of its CPU."""
-        query = urlencode({"tenantUrl": self.tenant_url, "timestamp": int(time.time() * 1000)})
-        url = f"{self.api_url}{path}?{query}"
-        cookie_request = urllib.request.Request(url)
-        who.jar.add_cookie_header(cookie_request)
-        headers = self._headers(who, None)
-        cookie = cookie_request.get_header("Cookie")
-        if cookie:
-            headers["Cookie"] = cookie
-        started = time.monotonic()
-        try:
-            response = self._polls.request(  # type: ignore[union-attr]
-                "GET",
-                url,
-                headers=headers,
-                timeout=urllib3.Timeout(connect=self.poll_timeout[0], read=self.poll_timeout[1]),
-                retries=False,
-                redirect=False,
-            )
-        except urllib3.exceptions.HTTPError as error:
-            self._observe("GET", path, started, None)
-            raise self._translate("GET", path, _as_requests_error(error)) from None
-        self._observe("GET", path, started, response.status)
-        if response.headers.getlist("Set-Cookie"):
-            who.jar.extract_cookies(_CookieResponse(response.headers), cookie_request)
-            who.cookies_changed = True
-        if response.status != 200:
-            raise parse_error(response.data, response.status)
-        return parse_body(response.data, response.status)
 
     def upload_file(
         self, who: Identity, data: BinaryIO, size: int, filename: str, content_type: str
@@ -359,11 +322,57 @@ class ServicePatternClient:
         return UpstreamError(f"ServicePattern unreachable: {type(error).__name__}")
 
     def _json(self, method: str, path: str, who: Identity, **kwargs: Any) -> dict[str, Any]:
+        if self._lean is not None and "data" not in kwargs:
+            return self._lean_json(method, path, who, **kwargs)
         response = self._send(method, path, who, **kwargs)
         try:
             return parse_body(response.content, response.status_code)
         except requests.RequestException:
             raise UpstreamError(f"ServicePattern broke off its answer to {method} {path}") from None
+
+    def _lean_json(
+        self,
+        method: str,
+        path: str,
+        who: Identity,
+        *,
+        bust: bool = False,
+        timeout: tuple[float, float] | None = None,
+        json: Any = None,
+    ) -> dict[str, Any]:
+        """A JSON call through the lean client: the same headers, cookies, timeouts, errors
+        and observations as the requests path."""
+        params = {"tenantUrl": self.tenant_url}
+        if bust:
+            params["timestamp"] = str(int(time.time() * 1000))
+        target = f"{self._base_path}{path}?{urlencode(params)}"
+        headers = self._headers(who, None)
+        host = self._lean.host  # type: ignore[union-attr]
+        cookie = cookie_header(who.jar, host, self._base_path + path, self._secure)
+        if cookie:
+            headers["Cookie"] = cookie
+        body = None
+        if json is not None:
+            body = _dumps(json)
+            headers["Content-Type"] = "application/json"
+        elif method == "POST":
+            body = b""
+        started = time.monotonic()
+        try:
+            answer = self._lean.request(  # type: ignore[union-attr]
+                method, target, headers, body, timeout or self.timeout
+            )
+        except TransportError as error:
+            self._observe(method, path, started, None)
+            raise self._translate(method, path, _as_requests_error(error)) from None
+        self._observe(method, path, started, answer.status)
+        if answer.get_all("set-cookie"):
+            url = f"{self.api_url}{path}"
+            who.jar.extract_cookies(_CookieResponse(answer), urllib.request.Request(url))
+            who.cookies_changed = True
+        if answer.status != 200:
+            raise parse_error(answer.body, answer.status)
+        return parse_body(answer.body, answer.status)
 
     def _stream(self, path: str, who: Identity) -> requests.Response:
         return self._send("GET", path, who, tenant=False, stream=True)
@@ -382,3 +391,10 @@ class ServicePatternClient:
     def close(self) -> None:
         """Release pooled connections."""
         self.session.close()
+        if self._lean is not None:
+            self._lean.close()
+
+
+def _dumps(value: Any) -> bytes:
+    """JSON as requests sends it (no NaN, ASCII-escaped)."""
+    return json.dumps(value, allow_nan=False).encode()

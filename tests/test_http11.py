@@ -1,0 +1,271 @@
+"""The lean HTTP/1.1 client against a raw socket server that answers with scripted bytes, so
+each framing (length, chunked, until close, interim 1xx) and each failure is exercised on the
+wire, and the pooled-connection rules (reuse, a stale connection retried once) are observable.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from webchat.servicepattern.http11 import (
+    HTTP11Client,
+    TransportError,
+    TransportTimeout,
+)
+
+Script = Callable[[socket.socket, bytes], bool]  # (conn, request) -> keep the connection open
+
+
+class RawServer:
+    """Accepts connections; hands each request (head + Content-Length body) to `script`."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.script: Script = lambda conn, request: False
+        self.requests: list[bytes] = []
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        data = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(data) < length:
+                    data += conn.recv(65536)
+                request, data = head + b"\r\n\r\n" + data[:length], data[length:]
+                self.requests.append(request)
+                if not self.script(conn, request):
+                    return
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def raw():
+    server = RawServer()
+    yield server
+    server.close()
+
+
+def answer(body: bytes, *headers: str, status: str = "200 OK") -> bytes:
+    head = [f"HTTP/1.1 {status}", *headers]
+    if not any(h.lower().startswith(("content-length", "transfer-encoding")) for h in headers):
+        head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def keep(reply: bytes) -> Script:
+    def script(conn: socket.socket, request: bytes) -> bool:
+        conn.sendall(reply)
+        return True
+
+    return script
+
+
+TIMEOUT = (2.0, 2.0)
+
+
+def test_request_goes_out_as_written_and_the_connection_is_reused(raw):
+    raw.script = keep(answer(b'{"a": 1}', "Set-Cookie: A=1", "Set-Cookie: B=2"))
+    client = HTTP11Client(raw.url, verify=False)
+    first = client.request("POST", "/api/x?q=1", {"Authorization": "t"}, b"{}", TIMEOUT)
+    second = client.request("GET", "/api/y", {}, None, TIMEOUT)
+    assert (first.status, first.body) == (200, b'{"a": 1}')
+    assert first.get_all("Set-Cookie") == ["A=1", "B=2"]
+    assert second.body == b'{"a": 1}'
+    assert raw.connections == 1
+    head = raw.requests[0].split(b"\r\n")
+    assert head[0] == b"POST /api/x?q=1 HTTP/1.1"
+    assert f"Host: 127.0.0.1:{raw.port}".encode() in head
+    assert b"Authorization: t" in head and b"Content-Length: 2" in head
+    assert raw.requests[0].endswith(b"\r\n\r\n{}")
+    assert b"Content-Length" not in raw.requests[1]
+
+
+def test_chunked_body_with_extensions_and_trailers(raw):
+    body = b"4;ext=1\r\n{\"a\"\r\n5\r\n: 12}\r\n0\r\nX-Trailer: y\r\n\r\n"
+    raw.script = keep(answer(body, "Transfer-Encoding: chunked"))
+    client = HTTP11Client(raw.url, verify=False)
+    assert client.request("GET", "/api/c", {}, None, TIMEOUT).body == b'{"a": 12}'
+    assert client.request("GET", "/api/c", {}, None, TIMEOUT).body == b'{"a": 12}'
+    assert raw.connections == 1
+
+
+def test_body_until_close_and_connection_close_are_not_pooled(raw):
+    def script(conn: socket.socket, request: bytes) -> bool:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 100_000)
+        return False
+
+    raw.script = script
+    client = HTTP11Client(raw.url, verify=False)
+    assert client.request("GET", "/api/a", {}, None, TIMEOUT).body == b"x" * 100_000
+    raw.script = lambda conn, request: conn.sendall(answer(b"", "Connection: close")) or False
+    client.request("GET", "/api/a", {}, None, TIMEOUT)
+    client.request("GET", "/api/a", {}, None, TIMEOUT)
+    assert raw.connections == 3
+
+
+def test_interim_answers_are_skipped(raw):
+    raw.script = keep(b"HTTP/1.1 100 Continue\r\n\r\n" + answer(b"ok", status="404 Not Found"))
+    got = HTTP11Client(raw.url, verify=False).request("GET", "/api/a", {}, None, TIMEOUT)
+    assert (got.status, got.body) == (404, b"ok")
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced(raw):
+    """The server closes idle keep-alive connections when it likes; the next call must not
+    fail for it (closed while idle: detected before sending; closed as the request went out:
+    retried once on a new connection)."""
+    calls = 0
+
+    def script(conn: socket.socket, request: bytes) -> bool:
+        nonlocal calls
+        calls += 1
+        conn.sendall(answer(b"ok"))
+        return False  # closes after answering, without saying so
+
+    raw.script = script
+    client = HTTP11Client(raw.url, verify=False)
+    for _ in range(3):
+        assert client.request("GET", "/api/a", {}, None, TIMEOUT).body == b"ok"
+    assert calls == 3 and raw.connections == 3
+
+
+def test_a_reused_connection_dropped_with_the_request_is_retried_once(raw):
+    served = []
+
+    def script(conn: socket.socket, request: bytes) -> bool:
+        served.append(request)
+        if len(served) == 2:
+            return False  # read the request, then hang up without a byte of answer
+        conn.sendall(answer(b"ok"))
+        return True
+
+    raw.script = script
+    client = HTTP11Client(raw.url, verify=False)
+    assert client.request("GET", "/api/a", {}, None, TIMEOUT).body == b"ok"
+    assert client.request("GET", "/api/b", {}, None, TIMEOUT).body == b"ok"
+    assert len(served) == 3 and raw.connections == 2
+
+
+def test_a_new_connection_closed_without_answer_is_an_error(raw):
+    raw.script = lambda conn, request: False
+    with pytest.raises(TransportError, match="without an answer"):
+        HTTP11Client(raw.url, verify=False).request("GET", "/api/a", {}, None, TIMEOUT)
+    assert raw.connections == 1  # not retried: nothing says a new connection would do better
+
+
+@pytest.mark.parametrize(
+    "reply, message",
+    [
+        (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP answer"),
+        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "bad header"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "bad Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "mid-answer"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd", "CRLF"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "too large"),
+        (b"HTTP/1.1 200 OK\r\nX: " + b"y" * 70_000, "too long"),
+    ],
+)
+def test_broken_answers_are_transport_errors_and_the_connection_is_dropped(raw, reply, message):
+    raw.script = lambda conn, request: conn.sendall(reply) or False
+    client = HTTP11Client(raw.url, verify=False)
+    with pytest.raises(TransportError, match=message):
+        client.request("GET", "/api/a", {}, None, TIMEOUT)
+    raw.script = keep(answer(b"fine"))
+    assert client.request("GET", "/api/a", {}, None, TIMEOUT).body == b"fine"
+    assert raw.connections == 2
+
+
+def test_read_timeout_counts_from_the_last_bytes_not_the_whole_answer(raw):
+    stalled = threading.Event()
+
+    def script(conn: socket.socket, request: bytes) -> bool:
+        if b"/slow" in request:
+            stalled.wait(5)  # never answers within the read timeout
+            return False
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab")
+        for part in (b"cd", b"ef"):
+            time.sleep(0.15)  # trickles: each gap is under the 0.3 s read timeout
+            conn.sendall(part)
+        return True
+
+    raw.script = script
+    client = HTTP11Client(raw.url, verify=False)
+    assert client.request("GET", "/api/trickle", {}, None, (1.0, 0.3)).body == b"abcdef"
+    started = time.monotonic()
+    with pytest.raises(TransportTimeout):
+        client.request("GET", "/api/slow", {}, None, (1.0, 0.3))
+    stalled.set()
+    assert time.monotonic() - started < 2
+
+
+def test_refused_connection_is_a_transport_error():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(TransportError, match="ConnectionRefused"):
+        HTTP11Client(f"http://127.0.0.1:{port}", verify=False).request(
+            "GET", "/", {}, None, TIMEOUT
+        )
+
+
+def test_idle_pool_is_bounded(raw):
+    raw.script = keep(answer(b"ok"))
+    client = HTTP11Client(raw.url, verify=False, max_idle=1)
+    results: list[bytes] = []
+    barrier = threading.Barrier(3)
+
+    def call() -> None:
+        barrier.wait()
+        results.append(client.request("GET", "/api/a", {}, None, TIMEOUT).body)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [b"ok"] * 3
+    assert len(client._idle) == 1
+    client.close()
+    assert client._idle == []
+
+
+def test_host_header_drops_the_default_port_and_brackets_ipv6():
+    assert HTTP11Client("https://sp.example.com/api", verify=False).host_header == (
+        "sp.example.com"
+    )
+    assert HTTP11Client("http://[::1]:8080/", verify=False).host_header == "[::1]:8080"
+    with pytest.raises(ValueError):
+        HTTP11Client("ftp://x/", verify=False)
