@@ -5,6 +5,7 @@ wire, and the pooled-connection rules (reuse, a stale connection retried once) a
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -269,3 +270,26 @@ def test_host_header_drops_the_default_port_and_brackets_ipv6():
     assert HTTP11Client("http://[::1]:8080/", verify=False).host_header == "[::1]:8080"
     with pytest.raises(ValueError):
         HTTP11Client("ftp://x/", verify=False)
+
+
+def test_connection_checks_work_past_select_s_1024_descriptors():
+    """A process holding thousands of polls has descriptors past FD_SETSIZE, where select()
+    fails: a pooled connection must still be judged open or closed correctly there."""
+    import resource
+
+    from webchat.servicepattern.http11 import _still_open
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2100 and hard >= 2100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2100, hard))
+    ours, theirs = socket.socketpair()
+    high = socket.socket(fileno=os.dup2(ours.fileno(), 2000))
+    ours.close()
+    try:
+        assert high.fileno() > 1024
+        assert _still_open(high)
+        theirs.close()
+        assert not _still_open(high)
+    finally:
+        high.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

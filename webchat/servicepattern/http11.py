@@ -186,6 +186,10 @@ class HTTP11Client:
     def _read_answer(self, conn: _Connection, method: str) -> tuple[Answer, bool]:
         data = conn.buffer
         conn.buffer = b""
+        if not data and not _readable(conn.sock, conn.sock.gettimeout()):
+            # Waited for before reading: a thread blocked in recv() holds its 64 KiB buffer,
+            # and thousands of long polls wait here at once.
+            raise TimeoutError
         while True:
             end = data.find(b"\r\n\r\n")
             if end >= 0:
@@ -251,13 +255,20 @@ def _tls_context(verify: bool | str) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
 
 
+def _readable(sock: socket.socket, timeout: float | None) -> bool:
+    """Whether the socket has bytes (or an end) to read within `timeout` seconds. poll, not
+    select: a busy process has far more than select's 1,024 descriptors."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(None if timeout is None else timeout * 1000))
+
+
 def _still_open(sock: socket.socket) -> bool:
     """An idle keep-alive connection is usable unless the server closed it (it is readable)."""
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        return not _readable(sock, 0)
     except (OSError, ValueError):
         return False
-    return not readable
 
 
 def _parse_head(head: bytes) -> tuple[int, str, list[tuple[str, str]]]:
