@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.harness import ServerProcess, Visitor
+from webchat.limits import LocalMovingWindow
 
 
-@pytest.fixture
-def strict_server(sim_server, redis_url):
-    server = ServerProcess(
-        sim_server.base_url,
-        {"FRAMES_PER_MINUTE": "12", "UPLOADS_PER_MINUTE": "2", "STORE_URL": redis_url},
-    )
+@pytest.fixture(params=["memory", "redis"])
+def strict_server(request, sim_server):
+    env = {"FRAMES_PER_MINUTE": "12", "UPLOADS_PER_MINUTE": "2"}
+    if request.param == "redis":
+        env["STORE_URL"] = request.getfixturevalue("redis_url")
+    server = ServerProcess(sim_server.base_url, env)
     yield server
     server.stop()
 
@@ -60,3 +61,26 @@ def test_upload_flood_gets_429(strict_server, sim):
         assert refused.json()["error"]["code"] == "too_many_requests"
     finally:
         visitor.close()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_local_moving_window_is_exact_per_key_and_forgets_idle_keys():
+    clock = FakeClock()
+    window = LocalMovingWindow(3, 60.0, clock)
+    assert [window.hit("a") for _ in range(4)] == [True, True, True, False]
+    assert window.hit("b")  # another key has its own allowance
+    clock.now += 30
+    assert not window.hit("a")  # refused hits are not counted, the window still holds 3
+    clock.now += 30.001
+    assert window.hit("a") and window.hit("a") and window.hit("a") and not window.hit("a")
+    assert len(window) == 1  # "b" was idle a whole window: dropped by the sweep
+    clock.now += 121
+    assert window.hit("c")
+    assert len(window) == 1  # and now "a"
