@@ -76,6 +76,9 @@ class HTTP11Client:
         self._idle: list[_Connection] = []
         self._lock = threading.Lock()
         self._context = _tls_context(verify) if self.tls else None
+        # Under gevent a socket waits in the hub before it reads, holding no buffer; with OS
+        # threads the client waits with poll() itself first (see _read_answer).
+        self._wait_first = not socket.socket.__module__.startswith("gevent")
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -186,7 +189,7 @@ class HTTP11Client:
     def _read_answer(self, conn: _Connection, method: str) -> tuple[Answer, bool]:
         data = conn.buffer
         conn.buffer = b""
-        if not data and not _readable(conn.sock, conn.sock.gettimeout()):
+        if not data and self._wait_first and not _readable(conn.sock, conn.sock.gettimeout()):
             # Waited for before reading: a thread blocked in recv() holds its 64 KiB buffer,
             # and thousands of long polls wait here at once.
             raise TimeoutError
@@ -264,11 +267,18 @@ def _readable(sock: socket.socket, timeout: float | None) -> bool:
 
 
 def _still_open(sock: socket.socket) -> bool:
-    """An idle keep-alive connection is usable unless the server closed it (it is readable)."""
+    """An idle keep-alive connection is usable unless the server closed it (or, out of turn,
+    sent something): one non-blocking peek, or a poll() for TLS, which cannot peek."""
     try:
-        return not _readable(sock, 0)
+        if isinstance(sock, ssl.SSLSocket):
+            return not _readable(sock, 0)
+        sock.settimeout(0)
+        sock.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return True  # nothing to read: open and idle
     except (OSError, ValueError):
         return False
+    return False
 
 
 def _parse_head(head: bytes) -> tuple[int, str, list[tuple[str, str]]]:
