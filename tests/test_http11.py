@@ -293,3 +293,48 @@ def test_connection_checks_work_past_select_s_1024_descriptors():
     finally:
         high.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_streamed_body_goes_out_piece_by_piece_with_its_length(raw):
+    raw.script = keep(answer(b'{"file_id": "f1"}'))
+    client = HTTP11Client(raw.url, verify=False)
+    pieces = [b"head-", b"x" * 300_000, b"-tail"]
+    got = client.send_stream("POST", "/api/files", {}, iter(pieces), 300_010, TIMEOUT)
+    assert got.body == b'{"file_id": "f1"}'
+    assert b"Content-Length: 300010\r\n" in raw.requests[0]
+    assert raw.requests[0].endswith(b"\r\n\r\n" + b"".join(pieces))
+    assert client.request("GET", "/api/a", {}, None, TIMEOUT).status == 200
+    assert raw.connections == 1  # kept alive after a streamed call
+
+
+def test_streamed_body_refused_early_returns_the_server_s_answer(raw):
+    refused = answer(b'{"error_code": "413"}', "Connection: close", status="413 Too Large")
+    # The server reads only the head, answers 413 and hangs up while the body is still coming.
+    raw._serve = lambda conn: _answer_after_head(conn, refused)  # type: ignore[method-assign]
+    client = HTTP11Client(raw.url, verify=False)
+    body = (b"y" * 65536 for _ in range(400))  # 25 MiB: far more than the socket buffers
+    got = client.send_stream("POST", "/api/files", {}, body, 65536 * 400, TIMEOUT)
+    assert got.status == 413 and b"413" in got.body
+
+
+def _answer_after_head(conn: socket.socket, reply: bytes) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    conn.sendall(reply)
+    conn.close()
+
+
+def test_streamed_body_shorter_than_its_length_or_failing_is_not_sent_as_complete(raw):
+    raw.script = keep(answer(b"ok"))
+    client = HTTP11Client(raw.url, verify=False)
+    with pytest.raises(ValueError, match="shorter"):
+        client.send_stream("POST", "/api/f", {}, iter([b"abc"]), 10, TIMEOUT)
+
+    def failing():
+        yield b"abc"
+        raise RuntimeError("the visitor's upload broke off")
+
+    with pytest.raises(RuntimeError, match="broke off"):
+        client.send_stream("POST", "/api/f", {}, failing(), 10, TIMEOUT)
+    assert client._idle == []  # neither half-sent connection was pooled

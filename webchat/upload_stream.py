@@ -78,13 +78,18 @@ class _PartReader:
         want = self._left if n is None or n < 0 else min(n, self._left)
         if self._pos >= len(self._buf):
             self._more()
-        out = self._buf[self._pos : self._pos + want]
+        if self._pos == 0 and want >= len(self._buf):
+            out = self._buf  # the whole slice: handed on as it is, not copied
+        else:
+            out = self._buf[self._pos : self._pos + want]
         self._pos += len(out)
         self._left -= len(out)
-        window = self._carry + out
-        if self._delimiter in window:
+        keep = len(self._delimiter) - 1
+        # A delimiter inside this piece, or across its start (the carry is the last bytes of
+        # the previous piece): searched in place and in a window of twice the delimiter.
+        if self._delimiter in out or self._delimiter in self._carry + out[:keep]:
             raise UploadError(400, "one_file", "Send one file, as the only part of the upload.")
-        self._carry = window[-(len(self._delimiter) - 1) :]
+        self._carry = out[-keep:] if len(out) >= keep else (self._carry + out)[-keep:]
         return out
 
     def _check_tail(self) -> None:

@@ -222,9 +222,12 @@ class ServicePatternClient:
     ) -> UploadResult:
         """Stream a file up (never whole in memory); it is shared by a later file event."""
         body = MultipartFile("file", filename, content_type, data, size)
-        reply = self._json(
-            "POST", "/files", who, data=body, headers={"Content-Type": body.content_type}
-        )
+        if self._lean is not None:
+            reply = self._lean_call("POST", "/files", who, stream=body)
+        else:
+            reply = self._json(
+                "POST", "/files", who, data=body, headers={"Content-Type": body.content_type}
+            )
         file_id = reply.get("file_id")
         if isinstance(file_id, int) and not isinstance(file_id, bool):
             file_id = str(file_id)
@@ -323,14 +326,14 @@ class ServicePatternClient:
 
     def _json(self, method: str, path: str, who: Identity, **kwargs: Any) -> dict[str, Any]:
         if self._lean is not None and "data" not in kwargs:
-            return self._lean_json(method, path, who, **kwargs)
+            return self._lean_call(method, path, who, **kwargs)
         response = self._send(method, path, who, **kwargs)
         try:
             return parse_body(response.content, response.status_code)
         except requests.RequestException:
             raise UpstreamError(f"ServicePattern broke off its answer to {method} {path}") from None
 
-    def _lean_json(
+    def _lean_call(
         self,
         method: str,
         path: str,
@@ -339,29 +342,35 @@ class ServicePatternClient:
         bust: bool = False,
         timeout: tuple[float, float] | None = None,
         json: Any = None,
+        stream: MultipartFile | None = None,
     ) -> dict[str, Any]:
-        """A JSON call through the lean client: the same headers, cookies, timeouts, errors
-        and observations as the requests path."""
+        """A call through the lean client: the same headers, cookies, timeouts, errors and
+        observations as the requests path; a `stream` body is sent as the file is read."""
+        lean = self._lean
+        assert lean is not None
         params = {"tenantUrl": self.tenant_url}
         if bust:
             params["timestamp"] = str(int(time.time() * 1000))
         target = f"{self._base_path}{path}?{urlencode(params)}"
         headers = self._headers(who, None)
-        host = self._lean.host  # type: ignore[union-attr]
-        cookie = cookie_header(who.jar, host, self._base_path + path, self._secure)
+        cookie = cookie_header(who.jar, lean.host, self._base_path + path, self._secure)
         if cookie:
             headers["Cookie"] = cookie
         body = None
         if json is not None:
             body = _dumps(json)
             headers["Content-Type"] = "application/json"
-        elif method == "POST":
+        elif method == "POST" and stream is None:
             body = b""
         started = time.monotonic()
         try:
-            answer = self._lean.request(  # type: ignore[union-attr]
-                method, target, headers, body, timeout or self.timeout
-            )
+            if stream is not None:
+                headers["Content-Type"] = stream.content_type
+                answer = lean.send_stream(
+                    method, target, headers, stream.chunks(), len(stream), timeout or self.timeout
+                )
+            else:
+                answer = lean.request(method, target, headers, body, timeout or self.timeout)
         except TransportError as error:
             self._observe(method, path, started, None)
             raise self._translate(method, path, _as_requests_error(error)) from None

@@ -16,7 +16,9 @@ import select
 import socket
 import ssl
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 MAX_HEAD = 64 * 1024  # status line and headers
@@ -92,43 +94,98 @@ class HTTP11Client:
     ) -> Answer:
         """One call; a pooled connection that the server had closed meanwhile is retried once
         on a new one (nothing of the answer had arrived, so nothing is lost or doubled)."""
-        head = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}"]
-        head.extend(f"{name}: {value}" for name, value in headers.items())
-        if body is not None:
-            head.append(f"Content-Length: {len(body)}")
-        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        payload = self._head(method, target, headers, None if body is None else len(body))
         if body:
             payload += body
         while True:
             conn = self._checkout(timeout[0])
             try:
-                conn.sock.settimeout(timeout[1])
-                conn.sock.sendall(payload)
-                answer, keep = self._read_answer(conn, method)
-            except _ClosedEarly:
+                try:
+                    conn.sock.settimeout(timeout[1])
+                    conn.sock.sendall(payload)
+                except Exception as error:  # noqa: BLE001 - _fail raises what it means
+                    self._fail(conn, error)
+                return self._finish(conn, method)
+            except _Retry:
+                continue
+
+    def send_stream(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        chunks: Iterable[bytes],
+        length: int,
+        timeout: tuple[float, float],
+    ) -> Answer:
+        """A call whose body is read as it is sent (an upload): `length` bytes from `chunks`,
+        each written as it comes, never gathered. Not retried: the body cannot be read twice.
+        When the server answers before taking the whole body (a 413, say), that answer is
+        returned."""
+        conn = self._checkout(timeout[0])
+        conn.reused = False  # a stale connection is an error here, not a retry
+        try:
+            conn.sock.settimeout(timeout[1])
+            conn.sock.sendall(self._head(method, target, headers, length))
+        except Exception as error:  # noqa: BLE001 - _fail raises what it means
+            self._fail(conn, error)
+        sent = 0
+        try:
+            for chunk in chunks:
+                sent += len(chunk)
+                if sent > length:
+                    raise ValueError("the body is longer than its length")
+                conn.sock.sendall(chunk)
+        except (OSError, ssl.SSLError):
+            pass  # the server stopped reading: its answer, if any, says why
+        except BaseException:
+            self._discard(conn)
+            raise
+        else:
+            if sent != length:
                 self._discard(conn)
-                if conn.reused:
-                    continue
-                raise TransportError("the connection closed without an answer") from None
-            except TimeoutError:
-                self._discard(conn)
-                raise TransportTimeout("no answer in time") from None
-            except ssl.SSLError as error:
-                self._discard(conn)
-                raise TransportTLSError(str(error)) from error
-            except OSError as error:
-                self._discard(conn)
-                if conn.reused and isinstance(error, (ConnectionResetError, BrokenPipeError)):
-                    continue
-                raise TransportError(f"{type(error).__name__}: {error}") from error
-            except TransportError:
-                self._discard(conn)
-                raise
-            if keep:
-                self._checkin(conn)
-            else:
-                self._discard(conn)
-            return answer
+                raise ValueError("the body is shorter than its length")
+        try:
+            return self._finish(conn, method)
+        except _Retry:
+            raise TransportError("the connection closed without an answer") from None
+
+    def _head(self, method: str, target: str, headers: dict[str, str], length: int | None) -> bytes:
+        head = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}"]
+        head.extend(f"{name}: {value}" for name, value in headers.items())
+        if length is not None:
+            head.append(f"Content-Length: {length}")
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+
+    def _finish(self, conn: _Connection, method: str) -> Answer:
+        """Read the answer; the connection goes back to the pool or is closed."""
+        try:
+            answer, keep = self._read_answer(conn, method)
+        except Exception as error:  # noqa: BLE001 - _fail raises what it means
+            self._fail(conn, error)
+        if keep:
+            self._checkin(conn)
+        else:
+            self._discard(conn)
+        return answer
+
+    def _fail(self, conn: _Connection, error: BaseException) -> NoReturn:
+        """Close the connection and raise what the failure means: a retry (a reused
+        connection the server had closed), or a TransportError of the right kind."""
+        self._discard(conn)
+        if isinstance(error, _ClosedEarly):
+            if conn.reused:
+                raise _Retry from None
+            raise TransportError("the connection closed without an answer") from None
+        if isinstance(error, TimeoutError):
+            raise TransportTimeout("no answer in time") from None
+        if isinstance(error, ssl.SSLError):
+            raise TransportTLSError(str(error)) from error
+        if isinstance(error, OSError):
+            if conn.reused and isinstance(error, (ConnectionResetError, BrokenPipeError)):
+                raise _Retry from None
+            raise TransportError(f"{type(error).__name__}: {error}") from error
+        raise error
 
     def close(self) -> None:
         """Close every idle connection (calls in flight close theirs when they end)."""
@@ -245,6 +302,10 @@ class HTTP11Client:
 
 class _ClosedEarly(Exception):
     """The connection ended before a byte of the answer arrived."""
+
+
+class _Retry(Exception):
+    """A pooled connection turned out closed: the call goes again on another one."""
 
 
 def _tls_context(verify: bool | str) -> ssl.SSLContext:

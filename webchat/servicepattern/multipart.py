@@ -8,6 +8,7 @@ Content-Length, reading the file in chunks as the socket takes them.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from typing import BinaryIO
 
 
@@ -30,6 +31,7 @@ class MultipartFile:
         ).encode()
         tail = f"\r\n--{boundary}--\r\n".encode()
         self._parts: list[bytes | BinaryIO] = [head, data, tail]
+        self._head, self._data, self._tail, self._size = head, data, tail, size
         self._length = len(head) + size + len(tail)
         self._index = 0
         self._offset = 0
@@ -56,3 +58,16 @@ class MultipartFile:
             out += chunk
         return bytes(out)
 
+
+    def chunks(self, size: int = 1024 * 1024) -> Iterator[bytes]:
+        """The body in pieces as the file gives them (up to `size` each), for a client that
+        writes each piece as it comes: no piece is copied into another."""
+        yield self._head
+        left = self._size
+        while left > 0:
+            chunk = self._data.read(min(size, left))
+            if not chunk:
+                break  # the sender notices the body is short of its length
+            left -= len(chunk)
+            yield chunk
+        yield self._tail
