@@ -26,7 +26,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
 ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-CHUNK = 64 * 1024
+CHUNK = 1024 * 1024  # a downloaded file is relayed in slices this large (fewer, larger writes)
 
 
 def _relay() -> Relay:
