@@ -163,3 +163,38 @@ def test_upload_must_be_one_file_part_and_is_checked_to_the_end(visitor, server,
     assert ok.json()["file_name"] == "r\u00e9sum\u00e9 final.pdf"
     body = v.http.get(server.url + f"/api/files/{ok.json()['file_id']}").content
     assert body == b"%PDF" + b"x" * 70_000
+
+
+def test_uploads_leave_the_connection_ready_for_the_next_request(visitor, server, sim):
+    """The upload body is read beneath gunicorn's own body buffer: gunicorn must still see the
+    whole body consumed, accepted or refused, and serve the next request on the connection."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    v = visitor()
+    v.start_chat(v.tab())
+    cookie = "; ".join(f"{c.name}={c.value}" for c in v.http.cookies)
+    base = {"Cookie": cookie, "X-Webchat-Token": v.token, "User-Agent": v.user_agent}
+    parts = urlsplit(server.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+
+    def upload(content: bytes) -> http.client.HTTPResponse:
+        body = (
+            b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n" + content + b"\r\n--b0--\r\n"
+        )
+        headers = dict(base, **{"Content-Type": "multipart/form-data; boundary=b0"})
+        conn.request("POST", "/api/files", body=body, headers=headers)
+        return conn.getresponse()
+
+    accepted = upload(os.urandom(2_500_000))
+    assert accepted.status == 200, accepted.read()
+    accepted.read()
+    sock = conn.sock
+    refused = upload(b"")  # empty file: refused, its body drained
+    assert refused.status == 400 and b"empty_file" in refused.read()
+    conn.request("GET", "/api/config", headers=base)
+    after = conn.getresponse()
+    assert after.status == 200 and after.read()
+    assert conn.sock is sock  # one connection throughout: nothing left unread on it
+    conn.close()
