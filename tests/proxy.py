@@ -12,16 +12,16 @@ import socketserver
 import threading
 from urllib.parse import urlsplit
 
+from tests.stub_http import recv_head
+
 
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         client: socket.socket = self.request
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = client.recv(65536)
-            if not chunk:
-                return
-            head += chunk
+        received = recv_head(client)
+        if received is None:
+            return
+        head = received[0] + b"\r\n\r\n" + received[1]
         line, _, rest = head.partition(b"\r\n")
         method, target, version = line.decode("latin-1").split(" ", 2)
         self.server.seen.append(f"{method} {target}")  # type: ignore[attr-defined]

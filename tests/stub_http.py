@@ -6,10 +6,23 @@ kept with its method, path, query, headers and body, so tests assert on what wen
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+
+def recv_head(conn: socket.socket, data: bytes = b"") -> tuple[bytes, bytes] | None:
+    """Read from a raw socket up to the end of an HTTP head: (head, what came after it), or
+    None when the peer closed first."""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
 
 
 @dataclass

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.stub_http import recv_head
 from webchat.servicepattern.http11 import (
     HTTP11Client,
     TransportError,
@@ -46,12 +47,10 @@ class RawServer:
         data = b""
         with conn:
             while True:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, data = data.partition(b"\r\n\r\n")
+                received = recv_head(conn, data)
+                if received is None:
+                    return
+                head, data = received
                 length = 0
                 for line in head.split(b"\r\n")[1:]:
                     name, _, value = line.partition(b":")
@@ -318,9 +317,7 @@ def test_streamed_body_refused_early_returns_the_server_s_answer(raw):
 
 
 def _answer_after_head(conn: socket.socket, reply: bytes) -> None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += conn.recv(65536)
+    recv_head(conn)
     conn.sendall(reply)
     conn.close()
 
