@@ -192,3 +192,12 @@ def test_a_poll_that_gets_no_answer_times_out_as_an_upstream_error():
         with pytest.raises(UpstreamError) as info:
             client.get_new_events(Identity(), "c1")
     assert "in time" in info.value.message and info.value.transient
+
+
+def test_a_browser_user_agent_with_control_characters_cannot_add_headers(stub, client):
+    stub.answers = [Canned(200, '{"events": []}')]
+    who = Identity(user_agent="Mozilla/5.0\r\nX-Evil: 1\x00")
+    client.get_new_events(who, "c1")
+    seen = stub.seen[0]
+    assert seen.headers["User-Agent"] == "Mozilla/5.0 X-Evil: 1"
+    assert "X-Evil" not in seen.headers

@@ -335,3 +335,14 @@ def test_streamed_body_shorter_than_its_length_or_failing_is_not_sent_as_complet
     with pytest.raises(RuntimeError, match="broke off"):
         client.send_stream("POST", "/api/f", {}, failing(), 10, TIMEOUT)
     assert client._idle == []  # neither half-sent connection was pooled
+
+
+@pytest.mark.parametrize(
+    "headers, target",
+    [({"X-A": "ok\r\nEvil: 1"}, "/api/a"), ({"X-A\nB": "v"}, "/api/a"), ({}, "/api/a b")],
+)
+def test_nothing_can_add_a_header_or_split_the_request(raw, headers, target):
+    raw.script = keep(answer(b"ok"))
+    with pytest.raises(ValueError, match="break"):
+        HTTP11Client(raw.url, verify=False).request("GET", target, headers, None, TIMEOUT)
+    assert raw.requests == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import urllib.request
@@ -251,7 +252,7 @@ class ServicePatternClient:
             "Authorization": self.auth,
             "Accept": "application/json",
             "Cache-Control": "no-cache",
-            "User-Agent": who.user_agent or self.user_agent,
+            "User-Agent": _header_value(who.user_agent) or self.user_agent,
         }
         if extra:
             headers.update(extra)
@@ -402,6 +403,17 @@ class ServicePatternClient:
         self.session.close()
         if self._lean is not None:
             self._lean.close()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _header_value(value: str | None) -> str | None:
+    """A browser-given header value (the User-Agent) made safe to forward: control characters,
+    CR and LF above all, become spaces, and it is cut at 512 characters."""
+    if not value:
+        return None
+    return _CONTROL.sub(" ", value)[:512].strip() or None
 
 
 def _dumps(value: Any) -> bytes:

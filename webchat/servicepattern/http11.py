@@ -12,6 +12,7 @@ streamed files) stays with requests.
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import ssl
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+_UNSAFE = re.compile(r"[\r\n\x00]")  # would end a header line or the head early
 MAX_HEAD = 64 * 1024  # status line and headers
 MAX_BODY = 16 * 1024 * 1024  # a JSON answer; anything larger is not ServicePattern's
 READ_SIZE = 65536
@@ -92,8 +94,9 @@ class HTTP11Client:
         body: bytes | None,
         timeout: tuple[float, float],
     ) -> Answer:
-        """One call; a pooled connection that the server had closed meanwhile is retried once
-        on a new one (nothing of the answer had arrived, so nothing is lost or doubled)."""
+        """One call. A pooled connection found closed by the server as the request went out
+        (no byte of an answer came) is dropped and the call goes again on another one; a new
+        connection is never retried."""
         payload = self._head(method, target, headers, None if body is None else len(body))
         if body:
             payload += body
@@ -152,7 +155,12 @@ class HTTP11Client:
 
     def _head(self, method: str, target: str, headers: dict[str, str], length: int | None) -> bytes:
         head = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}"]
-        head.extend(f"{name}: {value}" for name, value in headers.items())
+        for name, value in headers.items():
+            if _UNSAFE.search(name) or _UNSAFE.search(value) or ":" in name:
+                raise ValueError(f"header {name!r} would break the request")
+            head.append(f"{name}: {value}")
+        if _UNSAFE.search(target) or " " in target:
+            raise ValueError("the request target would break the request")
         if length is not None:
             head.append(f"Content-Length: {length}")
         return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
