@@ -155,12 +155,12 @@ class HTTP11Client:
 
     def _head(self, method: str, target: str, headers: dict[str, str], length: int | None) -> bytes:
         head = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}"]
-        for name, value in headers.items():
-            if _UNSAFE.search(name) or _UNSAFE.search(value) or ":" in name:
-                raise ValueError(f"header {name!r} would break the request")
-            head.append(f"{name}: {value}")
-        if _UNSAFE.search(target) or " " in target:
-            raise ValueError("the request target would break the request")
+        head.extend(f"{name}: {value}" for name, value in headers.items())
+        # One search over all of it: a CR, LF or NUL anywhere would end a line or the head.
+        if _UNSAFE.search("".join(head)) or " " in target:
+            raise ValueError("a header or the target would break the request")
+        if any(":" in name for name in headers):
+            raise ValueError("a header name would break the request")
         if length is not None:
             head.append(f"Content-Length: {length}")
         return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
