@@ -1,14 +1,17 @@
 """Streaming: a 25 MB upload and download through our server against the same transfer made
 directly to the upstream stand-in; throughput ratio and the server worker's peak RSS growth.
 
-    .venv/bin/python bench/streaming.py [--modes gthread,gevent] [--mb 25] [--runs 3]
+    .venv/bin/python bench/streaming.py [--modes gthread,gevent] [--mb 25] [--runs 5]
 
-A visitor loads /chat (cookie and token), opens /ws and starts a chat; then, `runs` times each:
+One server per mode, each with a visitor who loaded /chat (cookie and token), opened /ws and
+started a chat. Then `runs` rounds, each: the direct transfers, then each mode's in turn:
 - upload: POST /api/files (multipart part `file`) vs POST {upstream}/files with the same body;
 - download: GET /api/files/<id> vs GET {upstream}/chats/<id>/files/<id>, read in 64 KiB chunks.
 The worker's RSS is sampled every 5 ms during each transfer through the server; growth is the
-peak minus the RSS just before. Throughput is the median over the runs; the ratio is relayed /
-direct (target >= 0.5); RSS growth target < 10 MB.
+peak minus the RSS just before. Throughput is the median over the runs; the ratio is the
+median of each round's relayed / direct, so that drift in the machine's speed (the direct
+transfers alone vary by up to 2x) hits both sides of a ratio alike. Targets: ratio >= 0.5,
+RSS growth < 10 MB.
 Writes bench/results/streaming.json.
 """
 
@@ -96,130 +99,120 @@ def timed_upload(http: requests.Session, url: str, body: bytes, **kw) -> tuple[f
     return elapsed, r.json()
 
 
-def run_mode(mode: str, standin: Standin, body: bytes, size: int, runs: int) -> dict:
-    server = Server(standin.api, mode, threads=32, log_name="streaming")
-    try:
-        http = requests.Session()
-        page = http.get(server.url + "/chat", timeout=10)
+class Relayed:
+    """One server of a mode with a visitor whose chat is started, ready to transfer files."""
+
+    def __init__(self, mode: str, standin: Standin) -> None:
+        self.server = Server(standin.api, mode, threads=32, log_name="streaming")
+        self.http = requests.Session()
+        page = self.http.get(self.server.url + "/chat", timeout=10)
         found = re.search(r'data-token="([^"]+)"', page.text)
         token = found.group(1) if found else ""
         if token:
-            http.headers["X-Webchat-Token"] = token
-        cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-        ws = websocket.create_connection(
-            server.url.replace("http", "ws", 1) + "/ws" + (f"?token={token}" if token else ""),
-            origin=server.url,
+            self.http.headers["X-Webchat-Token"] = token
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+        self.ws = websocket.create_connection(
+            self.server.url.replace("http", "ws", 1) + "/ws" + (f"?token={token}" if token else ""),
+            origin=self.server.url,
             cookie=cookie or None,
             timeout=10,
         )
-        ws.send(json.dumps({"type": "hello", "after": 0}))
-        ws.send(json.dumps({"type": "start", "parameters": {}}))
+        self.ws.send(json.dumps({"type": "hello", "after": 0}))
+        self.ws.send(json.dumps({"type": "start", "parameters": {}}))
         while True:
-            frame = json.loads(ws.recv())
+            frame = json.loads(self.ws.recv())
             if frame.get("type") == "state" and frame.get("chat"):
                 break  # the chat exists: files can be shared
-        up, down, up_rss, down_rss = [], [], [], []
-        for _ in range(runs):
-            with RssPeak(server) as peak:
-                seconds, shared = timed_upload(http, server.url + "/api/files", body)
-            assert standin.stats()["upload_bytes"] >= size, "upload did not arrive whole"
-            up.append(seconds)
-            up_rss.append(peak.growth_mib)
-            with RssPeak(server) as peak:
-                seconds, got = timed_download(http, f"{server.url}/api/files/{shared['file_id']}")
-            assert got == size, f"downloaded {got} of {size} bytes"
-            down.append(seconds)
-            down_rss.append(peak.growth_mib)
-        ws.close()
-        return {
-            "upload_s": up,
-            "download_s": down,
-            "upload_rss_growth_mib": up_rss,
-            "download_rss_growth_mib": down_rss,
-            "rss_after_mib": round(server.rss() / 2**20, 1),
-        }
-    finally:
-        server.stop()
+
+    def transfer(self, standin: Standin, body: bytes, size: int) -> dict:
+        """One upload then one download of the file: seconds and peak RSS growth of each."""
+        with RssPeak(self.server) as peak:
+            up_s, shared = timed_upload(self.http, self.server.url + "/api/files", body)
+        assert standin.stats()["upload_bytes"] >= size, "upload did not arrive whole"
+        up_rss = peak.growth_mib
+        url = f"{self.server.url}/api/files/{shared['file_id']}"
+        with RssPeak(self.server) as peak:
+            down_s, got = timed_download(self.http, url)
+        assert got == size, f"downloaded {got} of {size} bytes"
+        return {"up_s": up_s, "down_s": down_s, "up_rss": up_rss, "down_rss": peak.growth_mib}
+
+    def close(self) -> None:
+        self.ws.close()
+        self.server.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--modes", default="gthread,gevent")
     parser.add_argument("--mb", type=int, default=25)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     size = args.mb * 1024 * 1024 - 4096  # under the 25 MB limit with the multipart framing
     body = multipart(size)
+    mb = size / 1e6
     standin = Standin(hold=10.0, file_size=size)
+    relayed: dict[str, Relayed] = {}
+    result: dict = {"config": vars(args), "bytes": size, "modes": {}}
     try:
+        for mode in args.modes.split(","):
+            try:
+                relayed[mode] = Relayed(mode, standin)
+            except Exception as error:  # noqa: BLE001 - a mode that fails is a finding
+                result["modes"][mode] = {"error": f"{type(error).__name__}: {error}"}
+                print(f"{mode}: FAILED {error}")
         http = requests.Session()
         params = {"tenantUrl": TENANT}
         chat_id = http.post(
             f"{standin.api}/chats", json={}, headers=HEADERS, params=params, timeout=10
         ).json()["chat_id"]
-        d_up, d_down = [], []
-        for _ in range(args.runs):
-            d_up.append(
+        direct: dict[str, list[float]] = {"upload_s": [], "download_s": []}
+        runs: dict[str, list[dict]] = {mode: [] for mode in relayed}
+        for _ in range(args.runs):  # direct and each mode in turn, so drift hits all alike
+            direct["upload_s"].append(
                 timed_upload(http, f"{standin.api}/files", body, params=params, headers=HEADERS)[0]
             )
-            d_down.append(
+            direct["download_s"].append(
                 timed_download(http, f"{standin.api}/chats/{chat_id}/files/f1", headers=HEADERS)[0]
             )
-        mb = size / 1e6
-        result: dict = {
-            "config": vars(args),
-            "bytes": size,
-            "direct": {
-                "upload_mb_s": round(mb / statistics.median(d_up), 1),
-                "download_mb_s": round(mb / statistics.median(d_down), 1),
-                "upload_s": d_up,
-                "download_s": d_down,
-            },
-            "modes": {},
+            for mode, side in relayed.items():
+                runs[mode].append(side.transfer(standin, body, size))
+        result["direct"] = {
+            "upload_mb_s": round(mb / statistics.median(direct["upload_s"]), 1),
+            "download_mb_s": round(mb / statistics.median(direct["download_s"]), 1),
+            **direct,
         }
-        rows = [
-            [
-                "direct",
-                result["direct"]["upload_mb_s"],
-                None,
-                None,
-                result["direct"]["download_mb_s"],
-                None,
-                None,
-            ]
-        ]
-        for mode in args.modes.split(","):
-            try:
-                got = run_mode(mode, standin, body, size, args.runs)
-            except Exception as error:  # noqa: BLE001 - a mode that fails is a finding
-                result["modes"][mode] = {"error": f"{type(error).__name__}: {error}"}
-                print(f"{mode}: FAILED {error}")
-                continue
-            got["upload_mb_s"] = round(mb / statistics.median(got["upload_s"]), 1)
-            got["download_mb_s"] = round(mb / statistics.median(got["download_s"]), 1)
-            got["upload_ratio"] = round(got["upload_mb_s"] / result["direct"]["upload_mb_s"], 2)
-            got["download_ratio"] = round(
-                got["download_mb_s"] / result["direct"]["download_mb_s"], 2
+        rows = [["direct", result["direct"]["upload_mb_s"], None, None,
+                 result["direct"]["download_mb_s"], None, None]]
+        for mode, got in runs.items():
+            up = [r["up_s"] for r in got]
+            down = [r["down_s"] for r in got]
+            # Each run's ratio against the direct transfer made just before it; the median.
+            up_ratio = statistics.median(d / r for d, r in zip(direct["upload_s"], up, strict=True))
+            down_ratio = statistics.median(
+                d / r for d, r in zip(direct["download_s"], down, strict=True)
             )
-            got["peak_rss_growth_mib"] = max(
-                got["upload_rss_growth_mib"] + got["download_rss_growth_mib"]
+            entry = {
+                "upload_s": up,
+                "download_s": down,
+                "upload_mb_s": round(mb / statistics.median(up), 1),
+                "download_mb_s": round(mb / statistics.median(down), 1),
+                "upload_ratio": round(up_ratio, 2),
+                "download_ratio": round(down_ratio, 2),
+                "upload_rss_growth_mib": [r["up_rss"] for r in got],
+                "download_rss_growth_mib": [r["down_rss"] for r in got],
+                "rss_after_mib": round(relayed[mode].server.rss() / 2**20, 1),
+            }
+            entry["peak_rss_growth_mib"] = max(
+                entry["upload_rss_growth_mib"] + entry["download_rss_growth_mib"]
             )
-            got["meets_target"] = (
-                min(got["upload_ratio"], got["download_ratio"]) >= 0.5
-                and got["peak_rss_growth_mib"] < 10 * 1e6 / 2**20
+            entry["meets_target"] = (
+                min(entry["upload_ratio"], entry["download_ratio"]) >= 0.5
+                and entry["peak_rss_growth_mib"] < 10 * 1e6 / 2**20
             )
-            result["modes"][mode] = got
-            rows.append(
-                [
-                    mode,
-                    got["upload_mb_s"],
-                    got["upload_ratio"],
-                    max(got["upload_rss_growth_mib"]),
-                    got["download_mb_s"],
-                    got["download_ratio"],
-                    max(got["download_rss_growth_mib"]),
-                ]
-            )
+            result["modes"][mode] = entry
+            rows.append([mode, entry["upload_mb_s"], entry["upload_ratio"],
+                         max(entry["upload_rss_growth_mib"]), entry["download_mb_s"],
+                         entry["download_ratio"], max(entry["download_rss_growth_mib"])])
         path = write_result("streaming", result)
         print(
             table(
@@ -237,6 +230,8 @@ def main() -> None:
         )
         print(f"wrote {path}")
     finally:
+        for side in relayed.values():
+            side.close()
         standin.stop()
 
 
