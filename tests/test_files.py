@@ -198,3 +198,28 @@ def test_uploads_leave_the_connection_ready_for_the_next_request(visitor, server
     assert after.status == 200 and after.read()
     assert conn.sock is sock  # one connection throughout: nothing left unread on it
     conn.close()
+
+
+def test_a_download_cut_short_upstream_fails_instead_of_ending_early():
+    """A file whose bytes stop before its Content-Length must not reach the browser as a
+    complete (shorter) file: the relayed stream raises, so the server breaks the response."""
+    import io
+
+    import pytest
+    import urllib3
+
+    from webchat.routes.api import _stream
+
+    upstream = requests.Response()
+    upstream.raw = urllib3.HTTPResponse(
+        body=io.BytesIO(b"first bytes"),
+        headers={"Content-Length": "1000"},
+        preload_content=False,
+        enforce_content_length=True,
+    )
+    got = []
+    with pytest.raises(Exception) as failure:  # noqa: PT011 - urllib3's own error, whichever
+        for piece in _stream(upstream):
+            got.append(piece)
+    assert b"".join(got) == b"first bytes"
+    assert "IncompleteRead" in repr(failure.value) or "Protocol" in type(failure.value).__name__

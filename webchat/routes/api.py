@@ -150,8 +150,11 @@ def _body_stream() -> BinaryIO:
 
 
 def _stream(upstream: requests.Response) -> Iterator[bytes]:
+    """The file's bytes handed on as they arrive (up to a slice at a time), not gathered into
+    full slices first: the next bytes arrive while these are written."""
     try:
-        yield from upstream.iter_content(CHUNK)
+        while chunk := upstream.raw.read1(CHUNK, decode_content=True):
+            yield chunk
     finally:
         upstream.close()
 
