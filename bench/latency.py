@@ -61,7 +61,6 @@ class Direct:
         ]
         self.lat: list[float] = []
         self.stop = threading.Event()
-        self.sending = threading.Event()
         self.threads = [
             threading.Thread(target=self._poll, args=(c,), daemon=True) for c in self.chats
         ]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import machine  # noqa: E402
+from common import Standin, machine  # noqa: E402
 
 CALLS, WARMUP, RUNS = 2000, 200, 5
 VISITOR, CHAT = "bench-visitor", "bench-chat"
@@ -51,15 +50,10 @@ def cpu_per_call_us(call: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    standin = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "standin.py"), "--hold", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    standin = Standin(hold=0)
     try:
-        port = int(standin.stdout.readline().split()[1])  # type: ignore[union-attr]
         os.environ.update(
-            SP_API_URL=f"http://127.0.0.1:{port}/clientweb/api/v1",
+            SP_API_URL=standin.api,
             SP_TENANT_URL="bench.example.com",
             SP_APP_ID="bench",
             SECRET_KEY="bench-" + "x" * 32,
@@ -93,8 +87,7 @@ def main() -> None:
         client._lean = lean
         result["machine"] = machine()
     finally:
-        standin.kill()
-        standin.wait()
+        standin.stop()
     out = ROOT / "bench" / "results" / "poll_cpu.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(

@@ -67,6 +67,7 @@ def main() -> None:
     server = Server(standin.api, args.mode, threads=args.chats + 64, log_name="profile")
     client = WsClient(server.url, concurrency=50)
     raw = RESULTS / f"profile-{args.mode}.txt"
+    tabs: list[int] = []
     try:
         opened = client.call("open", count=args.chats)
         print(f"{opened['open']} chats open", flush=True)
@@ -90,7 +91,7 @@ def main() -> None:
         print(f"worker CPU {cpu:.1f}% of a core; upstream {rates}")
         print(top(raw, args.top) if raw.exists() else "py-spy wrote nothing")
     finally:
-        if tabs := locals().get("tabs"):
+        if tabs:
             client.call("active", tabs=[])
         client.stop()
         server.stop()

@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 
 import pytest
 
@@ -201,3 +202,25 @@ def test_a_browser_user_agent_with_control_characters_cannot_add_headers(stub, c
     seen = stub.seen[0]
     assert seen.headers["User-Agent"] == "Mozilla/5.0 X-Evil: 1"
     assert "X-Evil" not in seen.headers
+
+
+def test_multipart_body_reads_the_same_as_a_file_or_in_pieces():
+    """Behind a proxy requests reads the upload body as a file, in sizes of its choosing; the
+    lean client writes its pieces. Both must give the same bytes, exactly len() of them."""
+    from webchat.servicepattern.multipart import MultipartFile
+
+    data = os.urandom(200_003)
+    pieces = MultipartFile("file", 'a"b.txt', "text/plain", io.BytesIO(data), len(data))
+    whole = b"".join(pieces.chunks(65_536))
+    assert len(whole) == len(pieces)
+    boundary = pieces.content_type.split("boundary=")[1].encode()
+    assert whole.startswith(b"--" + boundary + b"\r\n")
+    assert b'filename="a%22b.txt"' in whole
+    assert whole.endswith(data + b"\r\n--" + boundary + b"--\r\n")
+    as_file = MultipartFile("file", 'a"b.txt', "text/plain", io.BytesIO(data), len(data))
+    got = bytearray()
+    for size in (7, 1, 70_000, 3, 200_000, -1):
+        got += as_file.read(size)
+    assert as_file.read(10) == b""
+    other = as_file.content_type.split("boundary=")[1].encode()
+    assert bytes(got) == whole.replace(boundary, other)

@@ -97,15 +97,16 @@ def upload() -> Response | tuple[dict, int]:
     if bound_visitor(request, current_app) is None:  # CSRF: only our page holds the token
         return api_error(403, "forbidden_token", "Reload the chat page to continue.")
     limit = current_app.config["WEBCHAT_MAX_UPLOAD"]
+    body = _body_stream()
     try:
-        part = open_file_part(_body_stream(), request.content_type or "", request.content_length)
+        part = open_file_part(body, request.content_type or "", request.content_length)
     except UploadError as error:
         return api_error(error.status, error.code, error.message)
     if part.size > limit:
-        drain(_body_stream())
+        drain(body)
         return api_error(413, "too_large", "The file is larger than 25 MB.")
     if part.size == 0:
-        drain(_body_stream())
+        drain(body)
         return api_error(400, "empty_file", "The file is empty.")
     mime = part.content_type.split(";")[0].strip().lower()
     mime = mime if MIME.match(mime) else "application/octet-stream"
@@ -121,7 +122,7 @@ def upload() -> Response | tuple[dict, int]:
     except UploadError as error:
         return api_error(error.status, error.code, error.message)
     except FrameError as error:
-        drain(_body_stream())
+        drain(body)
         return api_error(409, error.code, error.message)
     except UpstreamError as error:
         return _upstream_failed(error)

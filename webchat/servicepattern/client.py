@@ -271,11 +271,7 @@ class ServicePatternClient:
         headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> requests.Response:
-        params: dict[str, str] = {}
-        if tenant:
-            params["tenantUrl"] = self.tenant_url
-        if bust:
-            params["timestamp"] = str(int(time.time() * 1000))
+        params = self._params(tenant, bust)
         started = time.monotonic()
         try:
             response = self.session.request(
@@ -295,6 +291,15 @@ class ServicePatternClient:
             raise self._translate(method, path, error) from None
         self._observe(method, path, started, response.status_code)
         return self._check(response, who)
+
+    def _params(self, tenant: bool, bust: bool) -> dict[str, str]:
+        """The query every call carries: the tenant, and a cache-buster on GETs that ask."""
+        params: dict[str, str] = {}
+        if tenant:
+            params["tenantUrl"] = self.tenant_url
+        if bust:
+            params["timestamp"] = str(int(time.time() * 1000))
+        return params
 
     def _check(self, response: requests.Response, who: Identity) -> requests.Response:
         """Keep the cookies it set; turn anything but 200 into an UpstreamError."""
@@ -349,10 +354,7 @@ class ServicePatternClient:
         observations as the requests path; a `stream` body is sent as the file is read."""
         lean = self._lean
         assert lean is not None
-        params = {"tenantUrl": self.tenant_url}
-        if bust:
-            params["timestamp"] = str(int(time.time() * 1000))
-        target = f"{self._base_path}{path}?{urlencode(params)}"
+        target = f"{self._base_path}{path}?{urlencode(self._params(True, bust))}"
         headers = self._headers(who, None)
         cookie = cookie_header(who.jar, lean.host, self._base_path + path, self._secure)
         if cookie:

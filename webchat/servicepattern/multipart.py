@@ -30,34 +30,26 @@ class MultipartFile:
             f"Content-Type: {_quote(content_type)}\r\n\r\n"
         ).encode()
         tail = f"\r\n--{boundary}--\r\n".encode()
-        self._parts: list[bytes | BinaryIO] = [head, data, tail]
         self._head, self._data, self._tail, self._size = head, data, tail, size
         self._length = len(head) + size + len(tail)
-        self._index = 0
-        self._offset = 0
+        self._pieces: Iterator[bytes] | None = None  # read()'s place in chunks()
+        self._pending = b""  # what read() took from a piece but did not return yet
 
     def __len__(self) -> int:
         return self._length
 
     def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (all that is left when negative), crossing part boundaries."""
+        """Up to `size` bytes (all that is left when negative), for a client that reads the
+        body as a file (requests, behind a proxy)."""
+        if self._pieces is None:
+            self._pieces = self.chunks(64 * 1024)
         if size is None or size < 0:
             size = self._length
-        out = bytearray()
-        while len(out) < size and self._index < len(self._parts):
-            part = self._parts[self._index]
-            if isinstance(part, bytes):
-                chunk = part[self._offset : self._offset + size - len(out)]
-                self._offset += len(chunk)
-                if self._offset >= len(part):
-                    self._index, self._offset = self._index + 1, 0
-            else:
-                chunk = part.read(min(size - len(out), 64 * 1024))
-                if not chunk:
-                    self._index, self._offset = self._index + 1, 0
-            out += chunk
-        return bytes(out)
-
+        out = bytearray(self._pending)
+        while len(out) < size and (piece := next(self._pieces, None)) is not None:
+            out += piece
+        self._pending = bytes(out[size:])
+        return bytes(out[:size])
 
     def chunks(self, size: int = 1024 * 1024) -> Iterator[bytes]:
         """The body in pieces as the file gives them (up to `size` each), for a client that
