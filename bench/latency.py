@@ -6,9 +6,9 @@ same upstream directly.
 
 One lean upstream stand-in (bench/standin.py, its own process) serves both sides:
 - direct: a client polls the stand-in and posts Send Events itself, as a browser calling
-  ServicePattern would, with one long-poll thread per chat and the fastest HTTP client this
-  project has (its own lean HTTP/1.1 client: requests would add ~0.6 ms of its own per call
-  and flatter the relay);
+  ServicePattern would, with one long-poll thread per chat and the same transport the relay
+  uses (urllib3 with the strict reader, webchat/servicepattern/transport.py: requests would
+  add more of its own per call and flatter the relay);
 - relay: browser tabs (bench/wsclient.py, its own process) talk to our server over /ws, and our
   server polls and posts for them.
 Inbound latency is stand-in emission -> frame received by the tab (or the direct poller);
@@ -40,7 +40,8 @@ from common import (  # noqa: E402
     write_result,
 )
 
-from webchat.servicepattern.http11 import HTTP11Client, TransportError  # noqa: E402
+from webchat.servicepattern import UpstreamError  # noqa: E402
+from webchat.servicepattern.transport import Transport  # noqa: E402
 
 HEADERS = {
     "Authorization": f'MOBILE-API-140-327-PLAIN appId="{APP_ID}", clientId="WebChat"',
@@ -53,7 +54,7 @@ class Direct:
     """K chats, each long-polled by its own thread; sends from one thread, round robin."""
 
     def __init__(self, api: str, count: int) -> None:
-        self.http = HTTP11Client(api, verify=False, max_idle=count + 8)
+        self.http = Transport(api, verify=False, pool_size=count + 8)
         self.base = urlsplit(api).path
         self.chats = [
             json.loads(self._call("POST", "/chats", {"parameters": {}}).body)["chat_id"]
@@ -78,13 +79,13 @@ class Direct:
             headers["Content-Type"] = "application/json"
         target = f"{self.base}{path}?{urlencode(params)}"
         timeout = (5.0, 40.0 if method == "GET" else 10.0)
-        return self.http.request(method, target, headers, data, timeout)
+        return self.http.call(method, target, headers, data, timeout)
 
     def _poll(self, chat_id: str) -> None:
         while not self.stop.is_set():
             try:
                 answer = self._call("GET", f"/chats/{chat_id}/events", bust=True)
-            except TransportError:
+            except UpstreamError:
                 return  # the stand-in stopped at the end of the run
             now = time.monotonic()
             if answer.body.strip():

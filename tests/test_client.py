@@ -92,7 +92,6 @@ def test_two_visitors_never_share_cookies(stub, client):
     assert "Cookie" not in stub.seen[1].headers
     client.send_events(first, "a", [{"event": "chat_session_typing"}])
     assert stub.seen[2].headers["Cookie"] == "SPCLIENT=one"
-    assert len(client.session.cookies) == 0
 
 
 @pytest.mark.parametrize(
@@ -156,7 +155,8 @@ def test_upload_streams_multipart_with_length(stub, client):
 def test_file_and_photo_downloads_stream_without_tenant(stub, client):
     stub.answers = [Canned(200, b"\x89PNG...", [("Content-Type", "image/png")]), Canned(404, "")]
     response = client.get_file(Identity(), "c1", "f1")
-    assert b"".join(response.iter_content(4)) == b"\x89PNG..."
+    assert response.headers["Content-Type"] == "image/png"
+    assert b"".join(iter(lambda: response.read1(4), b"")) == b"\x89PNG..."
     response.close()
     assert stub.seen[0].path == "/clientweb/api/v1/chats/c1/files/f1"
     assert "tenantUrl" not in stub.seen[0].query

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
+import struct
+import time
 
+import pytest
 import requests
+
+from tests.harness import ServerProcess, Visitor
 
 PNG = bytes.fromhex("89504e470d0a1a0a") + os.urandom(2000)
 
@@ -180,7 +187,7 @@ def test_uploads_leave_the_connection_ready_for_the_next_request(visitor, server
 
     def upload(content: bytes) -> http.client.HTTPResponse:
         body = (
-            b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n"
+            b'--b0\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n'
             b"Content-Type: application/octet-stream\r\n\r\n" + content + b"\r\n--b0--\r\n"
         )
         headers = dict(base, **{"Content-Type": "multipart/form-data; boundary=b0"})
@@ -209,17 +216,150 @@ def test_a_download_cut_short_upstream_fails_instead_of_ending_early():
     import urllib3
 
     from webchat.routes.api import _stream
+    from webchat.servicepattern import Streamed, UpstreamError
 
-    upstream = requests.Response()
-    upstream.raw = urllib3.HTTPResponse(
-        body=io.BytesIO(b"first bytes"),
-        headers={"Content-Length": "1000"},
-        preload_content=False,
-        enforce_content_length=True,
+    upstream = Streamed(
+        urllib3.HTTPResponse(
+            body=io.BytesIO(b"first bytes"),
+            headers={"Content-Length": "1000"},
+            preload_content=False,
+            enforce_content_length=True,
+        ),
+        "GET /file",
     )
     got = []
-    with pytest.raises(Exception) as failure:  # noqa: PT011 - urllib3's own error, whichever
+    with pytest.raises(UpstreamError, match="broke off"):
         for piece in _stream(upstream):
             got.append(piece)
     assert b"".join(got) == b"first bytes"
-    assert "IncompleteRead" in repr(failure.value) or "Protocol" in type(failure.value).__name__
+
+
+BROKEN_UPSTREAM = "POST /clientweb/api/v1/files: 400 Bad Request"  # the sim, on a body cut short
+CALL_TIMEOUT = 3.0  # SP_CALL_TIMEOUT in tests/harness.py: an upstream call that waits fails then
+
+
+def _shared_files(sim, chat_id: str) -> list[dict]:
+    return [e for e in sim.chat(chat_id).client_events if e["event"] == "chat_session_file"]
+
+
+def _forget_broken_upstream_upload(sim, within: float = 5) -> None:
+    """The file went upstream while it arrived, so ServicePattern saw the start of a body that
+    was then broken off: expected here, and taken out of the simulator's violations."""
+    assert sim.wait_for(lambda: BROKEN_UPSTREAM in sim.violations, within)
+    sim.violations.remove(BROKEN_UPSTREAM)
+
+
+def _file_head(name: str = "a.bin", boundary: str = "XyZ") -> bytes:
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+
+
+def test_a_body_not_closed_by_its_delimiter_is_refused_and_not_shared(visitor, server, sim):
+    v = visitor()
+    chat = v.start_chat(v.tab())
+    headers = {"Content-Type": "multipart/form-data; boundary=XyZ"}
+    data = os.urandom(200_000)
+    closing = b"\r\n--XyZ--\r\n"
+    for raw in (
+        _file_head() + data + b"g" * len(closing),  # garbage instead of the delimiter
+        _file_head() + data + closing + b"garbage",  # garbage after it
+        _file_head() + data,  # no delimiter at all
+        _file_head() + data + closing[:-2],  # cut short of its line break
+    ):
+        refused = v.http.post(server.url + "/api/files", data=raw, headers=headers)
+        assert refused.status_code == 400, refused.text
+        _forget_broken_upstream_upload(sim)
+    assert _shared_files(sim, chat["chat_id"]) == []
+    ok = v.http.post(server.url + "/api/files", data=_file_head() + data + closing, headers=headers)
+    assert ok.status_code == 200, ok.text
+    assert [e["file_id"] for e in _shared_files(sim, chat["chat_id"])] == [ok.json()["file_id"]]
+
+
+def test_a_file_name_ending_in_a_backslash_is_accepted(visitor, server, sim):
+    """Browsers send a backslash in a file name unescaped: `filename="notes\\"`."""
+    v = visitor()
+    v.start_chat(v.tab())
+    raw = _file_head("notes\\") + b"plain text" + b"\r\n--XyZ--\r\n"
+    response = v.http.post(
+        server.url + "/api/files",
+        data=raw,
+        headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["file_name"] == "file"  # clean_filename: no name after the last \
+    down = v.http.get(server.url + f"/api/files/{response.json()['file_id']}")
+    assert down.content == b"plain text"
+
+
+@pytest.fixture(scope="module")
+def logged_server(sim_server):
+    """Our server with gunicorn's access log (status and microseconds of each request)."""
+    log_format = "access %(m)s %(U)s %(s)s %(D)s"
+    process = ServerProcess(
+        sim_server.base_url,
+        {"GUNICORN_CMD_ARGS": f"--access-logfile - --access-logformat '{log_format}'"},
+    )
+    yield process
+    process.stop()
+
+
+def _access_log(server: ServerProcess, count: int, within: float = 10) -> list[tuple[int, float]]:
+    """The status and seconds of the first `count` uploads the server has logged."""
+    pattern = re.compile(r"^access POST /api/files (\d{3}) (\d+)$", re.MULTILINE)
+    deadline = time.monotonic() + within
+    while True:
+        found = pattern.findall(server.log_path.read_text())
+        if len(found) >= count or time.monotonic() > deadline:
+            return [(int(status), int(micros) / 1e6) for status, micros in found]
+        time.sleep(0.02)  # gunicorn writes the line once the answer went out: nothing to await
+
+
+@pytest.mark.parametrize("how", ["half-closed", "reset"])
+def test_an_upload_the_browser_breaks_off_is_a_400_at_once(logged_server, sim, how):
+    """The browser's body stops half-way while the file is relayed: the upstream call is broken
+    off at once (not after the read timeout) and the answer is 400, not ServicePattern's 502."""
+    v = Visitor(logged_server.url)
+    try:
+        chat = v.start_chat(v.tab())
+        logged = len(_access_log(logged_server, 0, 0))
+        size = 16 * 1024 * 1024
+        raw = _file_head() + b"\x5a" * size + b"\r\n--XyZ--\r\n"
+        cookie = "; ".join(f"{c.name}={c.value}" for c in v.http.cookies)
+        request = (
+            "POST /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Cookie: {cookie}\r\nX-Webchat-Token: {v.token}\r\nUser-Agent: {v.user_agent}\r\n"
+            f"Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {len(raw)}\r\n\r\n"
+        ).encode()
+        sock = socket.socket()
+        # A small send buffer: once sendall returns, most of the half was read by the server,
+        # and so relayed upstream (the server reads only as fast as it relays).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        sock.connect(("127.0.0.1", logged_server.port))
+        sock.settimeout(10)
+        sock.sendall(request + raw[: len(raw) // 2])
+        broke = time.monotonic()
+        if how == "half-closed":
+            sock.shutdown(socket.SHUT_WR)
+            answer = sock.recv(65536)
+            assert time.monotonic() - broke < CALL_TIMEOUT
+            assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+            assert b'"truncated"' in answer
+        else:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # with SO_LINGER 0: a reset
+        # The upstream call ended well before its read timeout would have ended it.
+        assert sim.wait_for(lambda: BROKEN_UPSTREAM in sim.violations, CALL_TIMEOUT * 0.8)
+        sim.violations.remove(BROKEN_UPSTREAM)
+        status, seconds = _access_log(logged_server, logged + 1)[logged]
+        assert status == 400 and seconds < CALL_TIMEOUT
+        assert _shared_files(sim, chat["chat_id"]) == []
+        # The server goes on serving, this visitor too.
+        ok = v.http.post(
+            logged_server.url + "/api/files", files={"file": ("after.txt", b"still here")}
+        )
+        assert ok.status_code == 200, ok.text
+        assert [e["file_name"] for e in _shared_files(sim, chat["chat_id"])] == ["after.txt"]
+    finally:
+        v.close()

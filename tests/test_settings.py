@@ -45,6 +45,12 @@ def test_production_values():
         ({"STORE_URL": "mongodb://x"}, "STORE_URL"),
         ({"MAX_MESSAGE_CHARS": "many"}, "MAX_MESSAGE_CHARS"),
         ({"SP_POLL_TIMEOUT": "0"}, "SP_POLL_TIMEOUT"),
+        ({"SP_POLL_TIMEOUT": "nan"}, "SP_POLL_TIMEOUT"),
+        ({"SP_POLL_TIMEOUT": "inf"}, "SP_POLL_TIMEOUT"),
+        ({"SP_POLL_TIMEOUT": "-5"}, "SP_POLL_TIMEOUT"),
+        ({"SP_CALL_TIMEOUT": "NaN"}, "SP_CALL_TIMEOUT"),
+        ({"AVAILABILITY_TTL": "-inf"}, "AVAILABILITY_TTL"),
+        ({"LEASE_TTL": "Infinity"}, "LEASE_TTL"),
     ],
 )
 def test_bad_values_name_the_variable(change, name):
@@ -53,8 +59,21 @@ def test_bad_values_name_the_variable(change, name):
     assert str(info.value).startswith(name)
 
 
-def test_wsgi_stops_with_one_line():
-    env = {"SP_API_URL": "https://x.example/clientweb/api/v1", "PATH": "/usr/bin:/bin"}
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"SP_API_URL": "https://x.example/clientweb/api/v1"},
+            "SP_TENANT_URL: required when SP_API_URL is set",
+        ),
+        (
+            {**GOOD, "SP_POLL_TIMEOUT": "nan"},
+            "SP_POLL_TIMEOUT: must be a finite number greater than zero, got 'nan'",
+        ),
+    ],
+)
+def test_wsgi_stops_with_one_line(env, line):
+    env = {**env, "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"],
         env=env,
@@ -64,6 +83,4 @@ def test_wsgi_stops_with_one_line():
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
-        "webchat: configuration error: SP_TENANT_URL: required when SP_API_URL is set"
-    )
+    assert result.stderr.strip().splitlines()[-1] == f"webchat: configuration error: {line}"

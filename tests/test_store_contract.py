@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import uuid
 
@@ -118,11 +119,106 @@ def test_sent_and_finished(store):
     v, c = uid(), uid()
     store.set_chat(v, {"chat_id": c, "state": "connected", "ewt": None, "ended": False})
     store.append(c, [{"event": "x"}], ["x"], [False])
-    assert not store.was_sent(c, "s")
-    store.mark_sent(c, "s")
-    assert store.was_sent(c, "s")
+    assert store.claim_send(c, "s", "h", 30) == "new"
+    store.complete_send(c, "s", "h")
+    assert store.claim_send(c, "s", "h2", 30) == "sent"
     store.acquire_lease(c, "a", 30)
     store.finish_chat(c, ttl=3600)
     assert store.read(c) == [(1, {"event": "x"})]
     assert store.acquire_lease(c, "b", 30)
     assert store.ping()
+
+
+def test_a_send_claim_is_exclusive_and_remembers_what_may_have_been_posted(store):
+    c = uid()
+    assert store.claim_send(c, "s", "a", 30) == "new"
+    assert store.claim_send(c, "s", "b", 30) == "busy"
+    assert store.claim_send(c, "s", "a", 30) == "retry"  # its holder renews it
+    store.release_send(c, "s", "b", forget=True)  # not b's: ignored
+    assert store.claim_send(c, "s", "b", 30) == "busy"
+    store.release_send(c, "s", "a", forget=False)  # a's post may have landed
+    assert store.claim_send(c, "s", "b", 30) == "retry"
+    store.complete_send(c, "s", "b")
+    assert store.claim_send(c, "s", "a", 30) == "sent"
+    # A send that certainly never reached ServicePattern is forgotten: the next claim is new.
+    assert store.claim_send(c, "t", "a", 30) == "new"
+    store.release_send(c, "t", "a", forget=True)
+    assert store.claim_send(c, "t", "b", 30) == "new"
+    # Ids are per chat.
+    assert store.claim_send(uid(), "s", "a", 30) == "new"
+
+
+def test_a_send_claim_whose_holder_died_lapses_and_tells_the_next_to_look(store):
+    c = uid()
+    assert store.claim_send(c, "s", "dead", 0.1) == "new"
+    lapsed = threading.Event()
+    assert not lapsed.wait(0.3)  # a claim is a promise about time: it must lapse by itself
+    assert store.claim_send(c, "s", "next", 30) == "retry"
+    store.release_send(c, "s", "dead", forget=True)  # the dead holder's late goodbye: ignored
+    assert store.claim_send(c, "s", "other", 30) == "busy"
+
+
+def test_one_of_many_simultaneous_claimants_wins(store):
+    c = uid()
+    start = threading.Barrier(8)
+    results: list[str] = []
+
+    def claim(n: int) -> None:
+        start.wait()
+        results.append(store.claim_send(c, "s", f"h{n}", 30))
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["busy"] * 7 + ["new"]
+
+
+def test_pointer_updates_are_atomic_and_ended_sticks(store):
+    v, c = uid(), uid()
+    store.set_chat(v, {"chat_id": c, "state": "queued", "ewt": 5, "ended": False})
+    assert store.update_chat(v, c, {"state": "connected", "ewt": None}) == {
+        "chat_id": c,
+        "state": "connected",
+        "ewt": None,
+        "ended": False,
+    }
+    assert store.update_chat(v, uid(), {"ended": True}) is None  # another chat: untouched
+    assert store.update_chat(uid(), c, {"ended": True}) is None  # no pointer: none made
+    assert store.update_chat(v, c, {"ended": True})["ended"] is True
+    assert store.update_chat(v, c, {"ended": False, "state": "x"})["ended"] is True
+    # Re-pointing at the same chat (a stale "it is active" answer) does not un-end it either;
+    # a new chat does start fresh.
+    store.set_chat(v, {"chat_id": c, "state": "connected", "ewt": None, "ended": False})
+    assert store.get_chat(v)["ended"] is True
+    fresh = {"chat_id": uid(), "state": "queued", "ewt": None, "ended": False}
+    store.set_chat(v, fresh)
+    assert store.get_chat(v) == fresh
+
+
+def test_racing_pointer_updaters_lose_nothing(store):
+    """Two processes' worth of writers on one pointer: one ends the chat, the others record
+    states; with a read-modify-write some of their changes (the end above all) would be lost."""
+    v, c = uid(), uid()
+    store.set_chat(v, {"chat_id": c, "state": "queued", "ewt": None, "ended": False})
+    start = threading.Barrier(4)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # interleave the threads as often as possible
+
+    def write(n: int) -> None:
+        start.wait()
+        for i in range(40):
+            store.update_chat(v, c, {f"k{n}_{i}": i, "ended": n == 0 and i == 5})
+
+    try:
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    chat = store.get_chat(v)
+    assert chat["ended"] is True
+    assert {f"k{n}_{i}" for n in range(4) for i in range(40)} <= set(chat)

@@ -76,11 +76,13 @@ def test_sent_ids_and_finished_chats():
     store = MemoryStore()
     store.set_chat("v", {"chat_id": "c", "state": "connected", "ewt": None, "ended": False})
     store.append("c", [{"event": "a"}], ["a"], [False])
-    assert not store.was_sent("c", "s1")
-    store.mark_sent("c", "s1")
-    assert store.was_sent("c", "s1")
+    assert store.claim_send("c", "s1", "h", 30) == "new"
+    store.complete_send("c", "s1", "h")
+    assert store.claim_send("c", "s1", "h2", 30) == "sent"
     store.finish_chat("c", ttl=-1)
     assert store.read("c") == [] and store.get_chat("v") is None
+    # The finished chat's sends are forgotten with its log: memory stays bounded.
+    assert store.claim_send("c", "s1", "h3", 30) == "new"
 
 
 def test_a_failing_listener_does_not_stop_the_others():

@@ -6,6 +6,7 @@ so an operator sees the mistake at deploy time, not on the first visitor's chat.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -39,6 +40,7 @@ class Settings:
     max_message_chars: int = 4000
     ws_max_frame_bytes: int = 1024 * 1024
     ws_ping_interval: float = 25.0
+    ws_send_queue: int = 256  # messages a tab may fall behind before it is closed (1013)
     availability_ttl: float = 5.0
     parameters_ttl: float = 60.0
     poll_timeout: float = 30.0
@@ -86,8 +88,8 @@ def _number(env: Mapping[str, str], name: str, default: float, cast: type = floa
         value = cast(raw)
     except ValueError:
         raise SettingsError(f"{name}: {raw!r} is not a number") from None
-    if value <= 0:
-        raise SettingsError(f"{name}: must be greater than zero, got {raw!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{name}: must be a finite number greater than zero, got {raw!r}")
     return value
 
 
@@ -151,6 +153,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "trusted_proxies": _proxies(env),
         "uploads_per_minute": int(_number(env, "UPLOADS_PER_MINUTE", 10, int)),
         "call_timeout": _number(env, "SP_CALL_TIMEOUT", 10.0),
+        "ws_send_queue": int(_number(env, "WS_SEND_QUEUE", 256, int)),
     }
     values["post_chat_survey"] = _flag(env, "POST_CHAT_SURVEY")
     values["tls_verify"] = _flag(env, "SP_TLS_VERIFY", default=True)

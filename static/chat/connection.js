@@ -1,13 +1,16 @@
 /**
  * A WebSocket that keeps itself open. Reconnects with exponential backoff (0.5 s doubling to
- * 10 s, with jitter), and at once when the browser comes online, the tab becomes visible again
- * or the page is restored; after a wake (a timer that fired far too late) or a return to the tab
- * it pings and drops a socket that does not answer within a few seconds, since a socket that
- * died while the phone slept often still reads as open.
+ * 10 s, with jitter), and at once when the server closed with 1012 or 1013, the browser comes
+ * online, the tab becomes visible again or the page is restored; after a wake (a timer that
+ * fired far too late) or a return to the tab it pings and drops a socket that does not answer
+ * within a few seconds, since a socket that died while the phone slept often still reads as open.
  */
 
 const [PING_MS, PONG_GRACE_MS, CHECK_MS] = [25000, 10000, 4000];
 const [BACKOFF_MIN_MS, BACKOFF_MAX_MS, TICK_MS] = [500, 10000, 5000];
+// Close codes after which the server wants the tab back at once: 1012 (it restarts; the load
+// balancer sends us to another instance), 1013 (this tab fell behind; resume from the log).
+const RESUME_AT_ONCE = [1012, 1013];
 
 export class Connection {
   /**
@@ -55,7 +58,11 @@ export class Connection {
       try { frame = JSON.parse(e.data); } catch { /* not JSON: ignored */ }
       if (frame && typeof frame.type === 'string') this.onFrame(frame);
     });
-    ws.addEventListener('close', () => { if (this.ws === ws) this.drop(); });
+    ws.addEventListener('close', (e) => {
+      if (this.ws !== ws) return;
+      if (RESUME_AT_ONCE.includes(e.code)) this.restart(); // then hello after=N catches up
+      else this.drop();
+    });
   }
 
   /** Sends one frame; false when the socket is not open (the caller decides what to keep). */

@@ -8,7 +8,7 @@ import { t } from './i18n.js';
 import { fileProblem, progressRow, upload } from './files.js';
 
 export const MESSAGE = 'chat_session_message';
-const REFUSED = new Set(['invalid_frame', 'unknown_event', 'invalid_event', 'too_long', 'no_chat', 'chat_ended']);
+const REFUSED = new Set(['invalid_frame', 'unknown_event', 'invalid_event', 'too_long', 'no_chat', 'chat_ended', 'unconfirmed']);
 const RESEND_MS = 3000;
 
 /** @type {ThisType<import('./controller.js').App>} */

@@ -6,8 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-import requests
-
+from ..servicepattern import Streamed
 from .events import own_file
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ class Files:
 
     def open_file(
         self, visitor_id: str, file_id: str, user_agent: str | None = None
-    ) -> tuple[requests.Response, dict[str, Any]]:
+    ) -> tuple[Streamed, dict[str, Any]]:
         """A streamed download of a file shared in the visitor's current chat."""
         chat_id, event = self._find_event(visitor_id, "chat_session_file", "file_id", file_id)
         who = self.relay.identity(visitor_id, user_agent)
@@ -80,7 +79,7 @@ class Files:
 
     def open_photo(
         self, visitor_id: str, party_id: str, user_agent: str | None = None
-    ) -> requests.Response:
+    ) -> Streamed:
         """A streamed photo of an agent who joined the visitor's current chat."""
         chat_id, _ = self._find_event(visitor_id, "chat_session_party_joined", "party_id", party_id)
         who = self.relay.identity(visitor_id, user_agent)

@@ -42,13 +42,31 @@ class Poller(threading.Thread):
     def run(self) -> None:
         visitor_var.set(self.visitor_id)
         chat_var.set(self.chat_id)
+        backoff = Backoff(base=self.relay.retry_base, cap=self.relay.retry_cap)
         try:
-            if self._take_lease():
-                self._poll()
-        except Exception:  # a bug must not leave the chat silently unpolled forever
-            log.exception("poll loop of chat %s crashed", self.chat_id)
+            while not self.stopping.is_set():
+                try:
+                    if self._take_lease():
+                        self._poll()
+                    return
+                except StoreError as error:
+                    log.warning("store unavailable for chat %s: %s", self.chat_id, error)
+                except Exception:  # a bug must not leave the chat silently unpolled forever
+                    log.exception("poll loop of chat %s failed; retrying", self.chat_id)
+                if not self._still_live():
+                    return
+                self.stopping.wait(backoff.next_delay())
         finally:
             self.relay.poller_done(self)
+
+    def _still_live(self) -> bool:
+        """After a failure: go on while the chat is still the visitor's live chat (or the store
+        cannot tell); its ending is the only reason to stop."""
+        try:
+            chat = self.relay.store.get_chat(self.visitor_id)
+        except Exception:
+            return True
+        return chat is not None and chat.get("chat_id") == self.chat_id and not chat.get("ended")
 
     def _take_lease(self) -> bool:
         """Hold the chat's lease, waiting on standby while another live process holds it."""
@@ -71,17 +89,22 @@ class Poller(threading.Thread):
         relay, chat_id = self.relay, self.chat_id
         backoff = Backoff(base=relay.retry_base, cap=relay.retry_cap)
         store_backoff = Backoff(base=relay.retry_base, cap=5.0)
+        faults = Backoff(base=relay.retry_base, cap=relay.retry_cap)
         failing = False
         strict = True  # the first poll may repeat what history or the last holder logged
         pending: list[dict] = []  # polled, not yet logged: ServicePattern will not resend them
-        if self._reconcile and relay.reconcile(self.visitor_id, chat_id):
-            return
+        reconcile = self._reconcile
         while not self.stopping.is_set() or pending:  # stopping: log what was polled first
             try:
+                if reconcile:
+                    if relay.reconcile(self.visitor_id, chat_id):
+                        return
+                    reconcile = False
                 if pending:
                     ended = relay.record(self.visitor_id, chat_id, pending, strict=strict)
                     pending, strict = [], False
                     store_backoff.reset()
+                    faults.reset()
                     if ended:
                         return
                     continue
@@ -89,14 +112,15 @@ class Poller(threading.Thread):
                     log.warning("lease of chat %s lost; this loop stops", chat_id)
                     return
                 who = relay.identity(self.visitor_id)
+                try:
+                    pending = relay.client.get_new_events(who, chat_id)
+                finally:
+                    relay.save_identity(self.visitor_id, who)
             except StoreError as error:
                 log.warning("store unavailable for chat %s: %s", chat_id, error)
                 self.stopping.wait(store_backoff.next_delay())
                 continue
-            try:
-                pending = relay.client.get_new_events(who, chat_id)
             except UpstreamError as error:
-                relay.save_identity(self.visitor_id, who)
                 if error.gone:
                     relay.end_chat(self.visitor_id, chat_id, reason="not_found")
                     return
@@ -106,10 +130,16 @@ class Poller(threading.Thread):
                 log.warning("poll of chat %s failed: %s", chat_id, error.message)
                 self.stopping.wait(backoff.next_delay())
                 continue
+            except Exception:  # a bug, a malformed answer: what was polled is kept and retried
+                log.exception("poll of chat %s failed; retrying", chat_id)
+                if self.stopping.is_set() or not self._still_live():
+                    return
+                self.stopping.wait(faults.next_delay())
+                continue
             backoff.reset()
+            faults.reset()
             if failing:
                 failing = False
                 relay.announce(self.visitor_id, "ok")
-            relay.save_identity(self.visitor_id, who)
             if not pending:
                 strict = False

@@ -54,6 +54,7 @@ class Relay:
         retry_base: float = 0.5,
         retry_cap: float = 15.0,
         lease_ttl: float = 10.0,
+        claim_ttl: float | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -71,7 +72,7 @@ class Relay:
         self._stopped = threading.Event()
         self._closed = False
         self.on_logged: Callable[[int], Any] | None = None  # metrics: events numbered
-        self.sender = Sender(self)
+        self.sender = Sender(self, claim_ttl)
         self.files = Files(self, self.sender)
 
     # -- identity ------------------------------------------------------------------------
@@ -121,8 +122,8 @@ class Relay:
         if chat is None and self.store.get_cookies(visitor_id):
             chat = self._find_active(visitor_id, user_agent)
         if chat and not chat.get("ended") and user_agent and chat.get("user_agent") != user_agent:
-            chat["user_agent"] = user_agent
-            self.store.set_chat(visitor_id, chat)
+            changes = {"user_agent": user_agent}
+            chat = self.store.update_chat(visitor_id, chat["chat_id"], changes) or chat
         if chat and not chat.get("ended"):
             if self.store.last_seq(chat["chat_id"]) == 0:
                 self.reconcile(visitor_id, chat["chat_id"])
@@ -210,14 +211,13 @@ class Relay:
         # The chat's state first, then the log: a tab that sees an event and asks at once
         # (a reload on "ended") finds the state that event brought.
         ended = any(is_terminal(e) for e in events)
-        statuses = [e for e in events if e.get("event") == "chat_session_status"]
-        chat = self.store.get_chat(visitor_id)
-        if chat is not None and chat["chat_id"] == chat_id and (statuses or ended):
-            for status in statuses:
-                chat["state"] = status.get("state") or chat["state"]
-                chat["ewt"] = status.get("ewt")
-            chat["ended"] = chat.get("ended") or ended
-            self.store.set_chat(visitor_id, chat)
+        changes: dict[str, Any] = {"ended": True} if ended else {}
+        for status in (e for e in events if e.get("event") == "chat_session_status"):
+            if status.get("state"):
+                changes["state"] = status["state"]
+            changes["ewt"] = status.get("ewt")
+        if changes:  # one atomic update: another process's `ended` is never overwritten
+            self.store.update_chat(visitor_id, chat_id, changes)
         added = self.store.append(
             chat_id,
             events,

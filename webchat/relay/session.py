@@ -1,25 +1,38 @@
 """One browser tab's socket: frames in, numbered events out, each exactly once and in order.
 
 The tab says `hello after=N`; the session replays N+1 … from the chat's log, then streams live
-entries as the store publishes them. Every write goes through one lock and advances one
-cursor, so live entries racing the replay are neither lost nor doubled: an entry at or below
-the cursor is skipped, and a gap above it is filled from the log first.
+entries as the store publishes them. Everything the socket writes after hello (state, replay,
+live entries, acks, errors, pongs) goes through one queue, written in order by the socket's
+writer, and advances one cursor, so live entries racing the replay are neither lost nor
+doubled: an entry at or below the cursor is skipped, and a gap above it is filled from the log.
+
+The store hands live messages over from a thread that serves every visitor of the process, so
+handing over only queues (`deliver` never reads the store, never waits on the browser). A tab
+that falls `queue_limit` messages behind is closed with 1013: it reconnects and resumes with
+`hello after=N` from the log. No writer thread before hello, and after it only while there is
+something to write (webchat.relay.outbox): an idle socket holds no extra thread.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from typing import Any, Protocol
 
 from ..logs import visitor_var
 from ..servicepattern import UpstreamError
 from ..store import Message, StoreError
+from . import rawsocket
 from .frames import Frame, FrameError, parse_frame
+from .outbox import Outbox
 from .relay import Relay
 
 log = logging.getLogger(__name__)
+
+BEHIND = 1013  # close code "try again later": this tab fell behind; resume with hello after=N
+QUEUE_LIMIT = 256  # messages a tab may fall behind before it is closed with BEHIND
+SEND_TIMEOUT = 60.0  # a peer that takes no byte for this long is gone: its socket is ended
+INTERNAL = "Something went wrong on our side. Please try again."
 
 
 class Socket(Protocol):
@@ -27,6 +40,7 @@ class Socket(Protocol):
 
     def send(self, data: str) -> None: ...
     def receive(self, timeout: float | None = None) -> str | bytes | None: ...
+    def close(self, reason: int | None = None, message: str | None = None) -> None: ...
 
 
 class FrameAllowance(Protocol):
@@ -46,6 +60,8 @@ class SocketSession:
         max_chars: int,
         user_agent: str | None,
         limiter: FrameAllowance | None = None,
+        queue_limit: int = QUEUE_LIMIT,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         self.ws = ws
         self.relay = relay
@@ -53,7 +69,10 @@ class SocketSession:
         self.max_chars = max_chars
         self.user_agent = user_agent
         self.limiter = limiter
-        self._lock = threading.Lock()
+        self.queue_limit = queue_limit
+        self.send_timeout = send_timeout
+        self._outbox: Outbox | None = None  # made at hello; only its writers write from then on
+        self._sending = False
         self._chat_id: str | None = None
         self._cursor: int | None = None  # None until hello: live entries wait for the replay
         self.closed = False
@@ -63,6 +82,7 @@ class SocketSession:
     def serve(self) -> None:
         """Read frames until the socket closes; a bad frame is answered, never fatal."""
         token = visitor_var.set(self.visitor_id)
+        rawsocket.harden(self.ws, self.send_timeout)
         self.relay.store.subscribe(self.visitor_id, self.deliver)
         try:
             while True:
@@ -71,6 +91,10 @@ class SocketSession:
         finally:
             self.closed = True
             self.relay.store.unsubscribe(self.visitor_id, self.deliver)
+            if self._outbox is not None:
+                if self._sending:  # stuck on a peer that reads nothing: free the writer now
+                    rawsocket.abort(self.ws)
+                self._outbox.stop(wait=2.0)
             visitor_var.reset(token)
 
     def handle(self, raw: str | bytes | None) -> None:
@@ -95,13 +119,15 @@ class SocketSession:
             self._error("unavailable", "Please try again in a moment.", frame_id)
         except Exception:  # a bug must cost one frame, not the visitor's socket
             log.exception("frame handling failed")
-            self._error("internal", "Something went wrong on our side. Please try again.", frame_id)
+            self._error("internal", INTERNAL, frame_id)
 
     def _dispatch(self, frame: Frame) -> None:
         if frame.type == "ping":
             self._write({"type": "pong"})
         elif frame.type == "hello":
-            self._hello(frame.after, frame.chat_id)
+            chat = self.relay.current_chat(self.visitor_id, self.user_agent)  # may call upstream
+            after = frame.after if chat and frame.chat_id in (None, chat["chat_id"]) else 0
+            self._queue(("hello", chat, after))
         elif frame.type == "start":
             self.relay.start_chat(
                 self.visitor_id, frame.parameters, frame.phone_number, frame.from_, self.user_agent
@@ -112,26 +138,77 @@ class SocketSession:
             self.relay.sender.send(self.visitor_id, frame.id, frame.event, self.user_agent)
             self._write({"type": "ack", "id": frame.id})
 
-    # -- writing ---------------------------------------------------------------------------
+    # -- the ordered path out ------------------------------------------------------------
+
+    def deliver(self, message: Message) -> None:
+        """Called by the store for every message to this visitor, from any thread: queues it.
+
+        Before hello it is dropped: the hello's replay, read later, includes it.
+        """
+        outbox = self._outbox
+        if outbox is not None:
+            outbox.put(("message", message))
+
+    def _queue(self, item: tuple[Any, ...]) -> None:
+        """Hand an item to the writer; the first is a hello. Live messages queued just before
+        it are skipped (no cursor yet): the hello's replay reads the log after them."""
+        if self._outbox is None:
+            self._outbox = Outbox(self.queue_limit, self._handle_item, self._fell_behind)
+        self._outbox.put(item)
 
     def _write(self, frame: dict[str, Any]) -> None:
-        with self._lock:
-            self._send(frame)
+        """A frame of the session's own: in line with the rest once the writer runs."""
+        if self._outbox is None:
+            self._send(frame)  # before hello: only this thread writes
+        else:
+            self._queue(("frame", frame))
 
-    def _send(self, frame: dict[str, Any]) -> None:
-        """Write under the lock; a closed socket just ends the session's writes."""
+    def _handle_item(self, item: tuple[Any, ...]) -> None:
+        """In the writer: one queued item."""
         if self.closed:
             return
+        kind = item[0]
+        if kind == "frame":
+            self._send(item[1])
+        elif kind == "message":
+            self._on_message(item[1])
+        elif kind == "hello":
+            try:
+                self._switch(item[1], item[2])
+            except StoreError as error:
+                log.warning("store unavailable for a hello: %s", error)
+                self._send(_error_frame("unavailable", "Please try again in a moment.", None))
+            except Exception:  # a bug must cost this hello, not the socket
+                log.exception("hello failed")
+                self._send(_error_frame("internal", INTERNAL, None))
+
+    def _fell_behind(self) -> None:
+        """In the writer, once the queue overflowed: close so the tab resumes from the log."""
+        log.warning("socket fell %d messages behind; closed for it to resume", self.queue_limit)
+        self.closed = True
+        try:
+            self.ws.close(reason=BEHIND, message="fell behind; resume with hello after")
+        except Exception:  # the close frame could not go out either: end the socket anyway
+            rawsocket.abort(self.ws)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _send(self, frame: dict[str, Any]) -> None:
+        """Write one frame; a closed or stuck socket just ends the session's writes."""
+        if self.closed:
+            return
+        self._sending = True
         try:
             self.ws.send(json.dumps(frame, separators=(",", ":")))
-        except Exception:  # the reader loop sees the close and ends the session
+        except Exception as error:  # the reader loop sees the close and ends the session
             self.closed = True
+            if isinstance(error, OSError):  # timed out or broken: make sure the reader ends
+                rawsocket.abort(self.ws)
+        finally:
+            self._sending = False
 
     def _error(self, code: str, message: str, frame_id: str | None) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-        if frame_id:
-            frame["id"] = frame_id
-        self._write(frame)
+        self._write(_error_frame(code, message, frame_id))
 
     def _state_frame(self, chat: dict[str, Any] | None, last_seq: int) -> dict[str, Any]:
         public = None
@@ -145,21 +222,16 @@ class SocketSession:
         }
 
     def _replay(self, chat_id: str, after: int) -> None:
-        """Under the lock: everything logged after `after`, then the cursor stands at the end."""
+        """Everything logged after `after`, then the cursor stands at the end."""
         for seq, event in self.relay.store.read(chat_id, after):
             self._send({"type": "event", "seq": seq, "event": event})
             after = seq
         self._cursor = after
 
-    # -- hello and live delivery --------------------------------------------------------------
-
-    def _hello(self, after: int, chat_id: str | None) -> None:
-        chat = self.relay.current_chat(self.visitor_id, self.user_agent)  # may call upstream
-        with self._lock:
-            self._switch(chat, after if chat and chat_id in (None, chat["chat_id"]) else 0)
+    # -- hello and live delivery, in the writer ------------------------------------------------
 
     def _switch(self, chat: dict[str, Any] | None, after: int) -> None:
-        """Under the lock: send `state` for `chat` and replay it from `after`."""
+        """Send `state` for `chat` and replay it from `after`."""
         if chat is None:
             self._chat_id = None
             self._send(self._state_frame(None, 0))
@@ -172,34 +244,40 @@ class SocketSession:
         self._send(self._state_frame(chat, last))
         self._replay(chat["chat_id"], after)
 
-    def deliver(self, message: Message) -> None:
-        """Called by the store for every message to this visitor, from any thread."""
-        with self._lock:
-            if self._cursor is None or self.closed:
-                return  # before hello: the replay will include it
-            kind = message.get("kind")
-            if kind == "released":
-                self.relay.wake(message.get("chat_id") or "")
-            elif kind == "resync":  # the store was away: catch up on whatever was missed
-                chat = self.relay.store.get_chat(self.visitor_id)
-                if chat and chat["chat_id"] != self._chat_id:
-                    self._switch(chat, 0)
-                elif self._chat_id:
-                    self._replay(self._chat_id, self._cursor)
-            elif kind == "upstream":
-                self._send({"type": "upstream", "status": message.get("status")})
-            elif kind == "state" or (kind == "events" and message.get("chat_id") != self._chat_id):
-                chat = self.relay.store.get_chat(self.visitor_id)
-                if chat and chat["chat_id"] != self._chat_id:
-                    self._switch(chat, 0)
-                elif chat and kind == "state":
-                    self._send(self._state_frame(chat, self._cursor))
-            elif kind == "events":
-                entries = message.get("entries") or []
-                if entries and entries[0][0] > self._cursor + 1:
-                    self._replay(self._chat_id or "", self._cursor)
-                    return
-                for seq, event in entries:
-                    if seq > self._cursor:
-                        self._send({"type": "event", "seq": seq, "event": event})
-                        self._cursor = seq
+    def _on_message(self, message: Message) -> None:
+        """One message the store published to this visitor."""
+        if self._cursor is None:
+            return  # the hello failed: the next one replays it
+        kind = message.get("kind")
+        if kind == "released":
+            self.relay.wake(message.get("chat_id") or "")
+        elif kind == "resync":  # the store was away: catch up on whatever was missed
+            chat = self.relay.store.get_chat(self.visitor_id)
+            if chat and chat["chat_id"] != self._chat_id:
+                self._switch(chat, 0)
+            elif self._chat_id:
+                self._replay(self._chat_id, self._cursor)
+        elif kind == "upstream":
+            self._send({"type": "upstream", "status": message.get("status")})
+        elif kind == "state" or (kind == "events" and message.get("chat_id") != self._chat_id):
+            chat = self.relay.store.get_chat(self.visitor_id)
+            if chat and chat["chat_id"] != self._chat_id:
+                self._switch(chat, 0)
+            elif chat and kind == "state":
+                self._send(self._state_frame(chat, self._cursor))
+        elif kind == "events":
+            entries = message.get("entries") or []
+            if entries and entries[0][0] > self._cursor + 1:
+                self._replay(self._chat_id or "", self._cursor)
+                return
+            for seq, event in entries:
+                if seq > self._cursor:
+                    self._send({"type": "event", "seq": seq, "event": event})
+                    self._cursor = seq
+
+
+def _error_frame(code: str, message: str, frame_id: str | None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if frame_id:
+        frame["id"] = frame_id
+    return frame

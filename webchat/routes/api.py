@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import quote
 
-import requests
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from ..limits import limiter
 from ..relay import FrameError, Relay
-from ..servicepattern import UpstreamError
+from ..servicepattern import Streamed, UpstreamError
 from ..upload_stream import UploadError, drain, open_file_part
 from ..visitor import bound_visitor, current_visitor
 from .errors import api_error
@@ -119,7 +118,8 @@ def upload() -> Response | tuple[dict, int]:
             mime,
             request.headers.get("User-Agent"),
         )
-    except UploadError as error:
+    except UploadError as error:  # the body, read while relayed, broke off or was not one file
+        drain(body)
         return api_error(error.status, error.code, error.message)
     except FrameError as error:
         drain(body)
@@ -130,31 +130,24 @@ def upload() -> Response | tuple[dict, int]:
 
 
 def _body_stream() -> BinaryIO:
-    """The upload's body, read with as few copies as the server allows.
+    """The upload's body as WSGI gives it.
 
-    `request.stream` first: it answers 413 past MAX_CONTENT_LENGTH. Then, where the server ends
-    the input at Content-Length itself (`wsgi.input_terminated`), its own input: werkzeug's
-    wrapper copies every read twice. Under gunicorn, its body's length reader when nothing is
-    buffered above it: gunicorn's `Body` copies every read through a BytesIO three more times,
-    and skipping it relayed uploads 30-75 % faster (bench/README.md). Each step falls back to
-    the one before when the server is not what it expects.
+    `request.stream` first: it answers 413 when the Content-Length is past MAX_CONTENT_LENGTH.
+    Where the server ends its input at the Content-Length itself (`wsgi.input_terminated`, as
+    gunicorn does), that input is read directly: werkzeug's `LimitedStream` over it would only
+    count the bytes again and copy each read once more. Elsewhere, `request.stream`.
     """
     stream = request.stream
-    if not request.environ.get("wsgi.input_terminated") or request.content_length is None:
-        return stream
-    raw = request.environ["wsgi.input"]
-    reader = getattr(raw, "reader", None)
-    buffered = getattr(raw, "buf", None)
-    if type(reader).__name__ == "LengthReader" and buffered is not None and not buffered.tell():
-        return reader
-    return raw
+    if request.environ.get("wsgi.input_terminated") and request.content_length is not None:
+        return request.environ["wsgi.input"]
+    return stream
 
 
-def _stream(upstream: requests.Response) -> Iterator[bytes]:
+def _stream(upstream: Streamed) -> Iterator[bytes]:
     """The file's bytes handed on as they arrive (up to a slice at a time), not gathered into
     full slices first: the next bytes arrive while these are written."""
     try:
-        while chunk := upstream.raw.read1(CHUNK, decode_content=True):
+        while chunk := upstream.read1(CHUNK):
             yield chunk
     finally:
         upstream.close()

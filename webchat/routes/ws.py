@@ -53,6 +53,7 @@ def chat_socket(ws) -> None:  # type: ignore[no-untyped-def]
             settings.max_message_chars,
             request.headers.get("User-Agent"),
             current_app.extensions["webchat.frame_limiter"],
+            queue_limit=settings.ws_send_queue,
         ).serve()
     finally:
         registry.discard(ws)

@@ -3,5 +3,13 @@
 from .client import Identity, ServicePatternClient, UploadResult
 from .errors import UpstreamError
 from .parse import ChatInfo
+from .transport import Streamed
 
-__all__ = ["ChatInfo", "Identity", "ServicePatternClient", "UploadResult", "UpstreamError"]
+__all__ = [
+    "ChatInfo",
+    "Identity",
+    "ServicePatternClient",
+    "Streamed",
+    "UploadResult",
+    "UpstreamError",
+]

@@ -1,7 +1,7 @@
 """The ServicePattern Mobile/Web API v1 client: one method per API method.
 
-One `requests.Session` holds the connection pool for the whole process, but its own cookie jar
-refuses everything: each call carries the calling visitor's jar explicitly and the cookies that
+Every call goes through the one Transport (transport.py), whose pool serves the whole process;
+it keeps no cookies: each call carries the calling visitor's jar's cookies and the cookies that
 ServicePattern sets go back into that jar only. Every call has a (connect, read) timeout, and
 every failure leaves here as an UpstreamError.
 """
@@ -13,7 +13,6 @@ import logging
 import re
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
@@ -21,12 +20,10 @@ from typing import Any, BinaryIO
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from requests.cookies import RequestsCookieJar, extract_cookies_to_jar
+from requests.cookies import RequestsCookieJar
 
-from .cookies import RefuseAllPolicy, cookie_header
+from .cookies import cookie_header, keep_cookies
 from .errors import UpstreamError
-from .http11 import Answer, HTTP11Client, TransportError, TransportTimeout, TransportTLSError
 from .multipart import MultipartFile
 from .parse import (
     ChatInfo,
@@ -37,6 +34,7 @@ from .parse import (
     parse_events,
     parse_parameters,
 )
+from .transport import Streamed, Transport
 
 log = logging.getLogger(__name__)
 
@@ -83,38 +81,6 @@ def operation(method: str, path: str) -> str:
     return {"/chats": "request_chat", "/files": "upload"}.get(path, "other")
 
 
-class _CookieResponse:
-    """What CookieJar.extract_cookies needs of an answer: its headers, via info()."""
-
-    def __init__(self, answer: Answer) -> None:
-        self._answer = answer
-
-    def info(self) -> _CookieResponse:
-        return self
-
-    def get_all(self, name: str, default: Any = None) -> Any:
-        return self._answer.get_all(name) or default
-
-
-def _as_requests_error(error: TransportError) -> requests.RequestException:
-    """A lean-client failure as the requests error `_translate` explains."""
-    if isinstance(error, TransportTimeout):
-        wrapped: requests.RequestException = requests.Timeout(str(error))
-    elif isinstance(error, TransportTLSError):
-        wrapped = requests.exceptions.SSLError(str(error))
-    else:
-        wrapped = requests.ConnectionError(str(error))
-    wrapped.__context__ = error
-    return wrapped
-
-
-def _reason(error: Exception) -> str:
-    """The innermost cause of a requests error, in one short line."""
-    while error.__context__ is not None and error.__context__ is not error:
-        error = error.__context__  # type: ignore[assignment]
-    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-
-
 class ServicePatternClient:
     """Calls the ten API methods for a tenant and scenario entry (appId)."""
 
@@ -138,30 +104,17 @@ class ServicePatternClient:
         self.poll_timeout = (connect_timeout, poll_timeout)
         self.user_agent = user_agent
         self.verify = verify
-        self._tls_reported = False
         self.observer: Observer | None = None
         self._in_flight = 0
         self._count_lock = threading.Lock()
-        self.session = requests.Session()
-        self.session.cookies = RequestsCookieJar(policy=RefuseAllPolicy())
-        # The proxy variables (HTTPS_PROXY, NO_PROXY) are read once, here, not on every call:
-        # with trust_env on, requests re-reads them and looks for ~/.netrc on each request,
-        # about a fifth of a long poll's CPU (bench/README.md).
-        self.session.trust_env = False
-        self.session.proxies = requests.utils.get_environ_proxies(self.api_url)
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        # The JSON calls, long polls above all, go through a lean HTTP/1.1 client when no
-        # proxy is configured: a fifth of requests' CPU per call (bench/README.md). Proxied
-        # calls, uploads and downloads use requests.
-        self._lean: HTTP11Client | None = None
-        if not self.session.proxies:
-            ca = verify if verify is not True else requests.certs.where()
-            self._lean = HTTP11Client(self.api_url, verify=ca, max_idle=pool_size)
-        parts = urlsplit(self.api_url)
-        self._base_path = parts.path
-        self._secure = parts.scheme == "https"
+        # The proxy variables (HTTPS_PROXY, NO_PROXY) are read once, here, not on every call.
+        self.transport = Transport(
+            self.api_url,
+            verify=verify if verify is not True else requests.certs.where(),
+            proxies=requests.utils.get_environ_proxies(self.api_url),
+            pool_size=pool_size,
+        )
+        self._base_path = urlsplit(self.api_url).path
 
     # -- the ten API methods -------------------------------------------------------------
 
@@ -223,12 +176,7 @@ class ServicePatternClient:
     ) -> UploadResult:
         """Stream a file up (never whole in memory); it is shared by a later file event."""
         body = MultipartFile("file", filename, content_type, data, size)
-        if self._lean is not None:
-            reply = self._lean_call("POST", "/files", who, stream=body)
-        else:
-            reply = self._json(
-                "POST", "/files", who, data=body, headers={"Content-Type": body.content_type}
-            )
+        reply = self._json("POST", "/files", who, upload=body)
         file_id = reply.get("file_id")
         if isinstance(file_id, int) and not isinstance(file_id, bool):
             file_id = str(file_id)
@@ -237,60 +185,27 @@ class ServicePatternClient:
         name = reply.get("file_name")
         return UploadResult(file_id, name if isinstance(name, str) and name else filename)
 
-    def get_file(self, who: Identity, chat_id: str, file_id: str) -> requests.Response:
-        """An open streamed response with the file's bytes; the caller must close it."""
+    def get_file(self, who: Identity, chat_id: str, file_id: str) -> Streamed:
+        """An open streamed answer with the file's bytes; the caller must close it."""
         return self._stream(f"/chats/{chat_id}/files/{file_id}", who)
 
-    def get_photo(self, who: Identity, chat_id: str, party_id: str) -> requests.Response:
-        """An open streamed response with an agent's photo; the caller must close it."""
+    def get_photo(self, who: Identity, chat_id: str, party_id: str) -> Streamed:
+        """An open streamed answer with an agent's photo; the caller must close it."""
         return self._stream(f"/chats/{chat_id}/profilephotos/{party_id}", who)
 
     # -- transport ---------------------------------------------------------------------
 
-    def _headers(self, who: Identity, extra: dict[str, str] | None) -> dict[str, str]:
+    def _headers(self, who: Identity, url: str) -> dict[str, str]:
         headers = {
             "Authorization": self.auth,
             "Accept": "application/json",
             "Cache-Control": "no-cache",
             "User-Agent": _header_value(who.user_agent) or self.user_agent,
         }
-        if extra:
-            headers.update(extra)
+        cookie = cookie_header(who.jar, url)
+        if cookie:
+            headers["Cookie"] = cookie
         return headers
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        who: Identity,
-        *,
-        tenant: bool = True,
-        bust: bool = False,
-        stream: bool = False,
-        timeout: tuple[float, float] | None = None,
-        headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        params = self._params(tenant, bust)
-        started = time.monotonic()
-        try:
-            response = self.session.request(
-                method,
-                self.api_url + path,
-                params=params,
-                headers=self._headers(who, headers),
-                cookies=who.jar,
-                timeout=timeout or self.timeout,
-                allow_redirects=False,
-                stream=stream,
-                verify=self.verify,
-                **kwargs,
-            )
-        except requests.RequestException as error:
-            self._observe(method, path, started, None)
-            raise self._translate(method, path, error) from None
-        self._observe(method, path, started, response.status_code)
-        return self._check(response, who)
 
     def _params(self, tenant: bool, bust: bool) -> dict[str, str]:
         """The query every call carries: the tenant, and a cache-buster on GETs that ask."""
@@ -301,93 +216,65 @@ class ServicePatternClient:
             params["timestamp"] = str(int(time.time() * 1000))
         return params
 
-    def _check(self, response: requests.Response, who: Identity) -> requests.Response:
-        """Keep the cookies it set; turn anything but 200 into an UpstreamError."""
-        if response.headers.get("Set-Cookie"):
-            extract_cookies_to_jar(who.jar, response.request, response.raw)
-            who.cookies_changed = True
-        if response.status_code != 200:
-            try:
-                error = parse_error(response.content, response.status_code)
-            finally:
-                response.close()
-            raise error
-        return response
-
-    def _translate(self, method: str, path: str, error: Exception) -> UpstreamError:
-        """A transport failure as an UpstreamError (a TLS failure explained once, loudly)."""
-        if isinstance(error, requests.Timeout):
-            return UpstreamError(f"ServicePattern did not answer {method} {path} in time")
-        if isinstance(error, requests.exceptions.SSLError):
-            if self._tls_reported:
-                return UpstreamError("ServicePattern's TLS certificate did not verify")
-            self._tls_reported = True
-            message = (
-                "ServicePattern's TLS certificate did not verify; if it is signed by a private "
-                f"CA, set SP_CA_BUNDLE to that CA's PEM file ({_reason(error)})"
-            )
-            log.error(message)
-            return UpstreamError(message)
-        return UpstreamError(f"ServicePattern unreachable: {type(error).__name__}")
-
-    def _json(self, method: str, path: str, who: Identity, **kwargs: Any) -> dict[str, Any]:
-        if self._lean is not None and "data" not in kwargs:
-            return self._lean_call(method, path, who, **kwargs)
-        response = self._send(method, path, who, **kwargs)
-        try:
-            return parse_body(response.content, response.status_code)
-        except requests.RequestException:
-            raise UpstreamError(f"ServicePattern broke off its answer to {method} {path}") from None
-
-    def _lean_call(
+    def _send(
         self,
         method: str,
         path: str,
         who: Identity,
         *,
+        tenant: bool = True,
         bust: bool = False,
         timeout: tuple[float, float] | None = None,
         json: Any = None,
-        stream: MultipartFile | None = None,
-    ) -> dict[str, Any]:
-        """A call through the lean client: the same headers, cookies, timeouts, errors and
-        observations as the requests path; a `stream` body is sent as the file is read."""
-        lean = self._lean
-        assert lean is not None
-        target = f"{self._base_path}{path}?{urlencode(self._params(True, bust))}"
-        headers = self._headers(who, None)
-        cookie = cookie_header(who.jar, lean.host, self._base_path + path, self._secure)
-        if cookie:
-            headers["Cookie"] = cookie
+        upload: MultipartFile | None = None,
+    ) -> Streamed:
+        """One call with the visitor's headers and cookies, observed; the cookies it sets are
+        kept in the visitor's jar; anything but a 200 is an UpstreamError."""
+        url = self.api_url + path
+        query = urlencode(self._params(tenant, bust))
+        target = f"{self._base_path}{path}?{query}" if query else self._base_path + path
+        headers = self._headers(who, url)
         body = None
         if json is not None:
             body = _dumps(json)
             headers["Content-Type"] = "application/json"
-        elif method == "POST" and stream is None:
+        elif method == "POST" and upload is None:
             body = b""
+        timeout = timeout or self.timeout
+        transport = self.transport
         started = time.monotonic()
         try:
-            if stream is not None:
-                headers["Content-Type"] = stream.content_type
-                answer = lean.send_stream(
-                    method, target, headers, stream.chunks(), len(stream), timeout or self.timeout
+            if upload is not None:
+                headers["Content-Type"] = upload.content_type
+                answer = transport.upload(
+                    method, target, headers, upload.chunks(), len(upload), timeout
                 )
             else:
-                answer = lean.request(method, target, headers, body, timeout or self.timeout)
-        except TransportError as error:
+                answer = transport.open(method, target, headers, body, timeout)
+        except UpstreamError:
             self._observe(method, path, started, None)
-            raise self._translate(method, path, _as_requests_error(error)) from None
+            raise
         self._observe(method, path, started, answer.status)
-        if answer.get_all("set-cookie"):
-            url = f"{self.api_url}{path}"
-            who.jar.extract_cookies(_CookieResponse(answer), urllib.request.Request(url))
+        if keep_cookies(who.jar, url, answer.headers):
             who.cookies_changed = True
         if answer.status != 200:
-            raise parse_error(answer.body, answer.status)
-        return parse_body(answer.body, answer.status)
+            try:
+                text = answer.read_all(64 * 1024)
+            finally:
+                answer.close()
+            raise parse_error(text, answer.status)
+        return answer
 
-    def _stream(self, path: str, who: Identity) -> requests.Response:
-        return self._send("GET", path, who, tenant=False, stream=True)
+    def _json(self, method: str, path: str, who: Identity, **kwargs: Any) -> dict[str, Any]:
+        answer = self._send(method, path, who, **kwargs)
+        try:
+            body = answer.read_all()
+        finally:
+            answer.close()
+        return parse_body(body, answer.status)
+
+    def _stream(self, path: str, who: Identity) -> Streamed:
+        return self._send("GET", path, who, tenant=False)
 
     @property
     def polls_in_flight(self) -> int:
@@ -402,9 +289,7 @@ class ServicePatternClient:
 
     def close(self) -> None:
         """Release pooled connections."""
-        self.session.close()
-        if self._lean is not None:
-            self._lean.close()
+        self.transport.close()
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -419,5 +304,5 @@ def _header_value(value: str | None) -> str | None:
 
 
 def _dumps(value: Any) -> bytes:
-    """JSON as requests sends it (no NaN, ASCII-escaped)."""
+    """JSON with no NaN, ASCII-escaped."""
     return json.dumps(value, allow_nan=False).encode()

@@ -2,23 +2,61 @@
 
 ServicePattern tells WebChat clients apart only by their cookies (a client cookie, and often a
 load balancer's affinity cookie that comes later), so every cookie it sets must go back on
-every later call of that visitor, and never on another visitor's call.
+every later call of that visitor, and never on another visitor's call. Which cookies a call
+sends and which an answer sets are http.cookiejar's rules (as requests applies them), one
+implementation for both.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
+import urllib.request
+from http.cookiejar import Cookie, CookieJar
 from typing import Any
 
 from requests.cookies import RequestsCookieJar
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-class RefuseAllPolicy(DefaultCookiePolicy):
-    """For the shared session's own jar: a shared session must never remember anyone's cookie."""
 
-    def set_ok(self, cookie: Cookie, request: Any) -> bool:  # noqa: ARG002
+def clean(name: str, value: str | None) -> bool:
+    """A cookie fit to keep: no control character in its name or value (a CR, LF or NUL
+    there would break, or add to, every later request of the visitor)."""
+    return not _CONTROL.search(name) and not (value and _CONTROL.search(value))
+
+
+class _Answer:
+    """What CookieJar.make_cookies needs of an answer: its headers, via info()."""
+
+    def __init__(self, headers: Any) -> None:
+        self._headers = headers
+
+    def info(self) -> _Answer:
+        return self
+
+    def get_all(self, name: str, default: Any = None) -> Any:
+        return self._headers.get_all(name) or default
+
+
+def cookie_header(jar: CookieJar, url: str) -> str | None:
+    """The Cookie header a call to `url` carries: http.cookiejar's own choice."""
+    request = urllib.request.Request(url)
+    jar.add_cookie_header(request)
+    return request.get_header("Cookie")
+
+
+def keep_cookies(jar: CookieJar, url: str, headers: Any) -> bool:
+    """Store in `jar` the cookies an answer from `url` sets, by http.cookiejar's rules, but
+    never one with a control character. `headers` has get_all(name). True when any was set."""
+    values = headers.get_all("set-cookie")
+    if not values:
         return False
+    request = urllib.request.Request(url)
+    for cookie in jar.make_cookies(_Answer(headers), request):  # type: ignore[arg-type]
+        if clean(cookie.name, cookie.value):
+            jar.set_cookie_if_ok(cookie, request)
+    return True
 
 
 def cookie_to_dict(cookie: Cookie) -> dict[str, Any]:
@@ -52,7 +90,7 @@ def jar_from_list(items: list[dict[str, Any]]) -> RequestsCookieJar:
     now = time.time()
     for item in items:
         expires = item.get("expires")
-        if expires is not None and expires <= now:
+        if (expires is not None and expires <= now) or not clean(item["name"], item["value"]):
             continue
         domain = item.get("domain", "")
         jar.set_cookie(
@@ -76,42 +114,3 @@ def jar_from_list(items: list[dict[str, Any]]) -> RequestsCookieJar:
             )
         )
     return jar
-
-
-def cookie_header(jar: CookieJar, host: str, path: str, secure: bool) -> str | None:
-    """The Cookie header a call to `host` and `path` carries: what CookieJar.add_cookie_header
-    sends for ServicePattern's cookies, at a fraction of its CPU (it runs on every long poll).
-
-    The rules are http.cookiejar's, so that both paths of the client send the same cookies: a
-    host without a dot is known as `<host>.local`; a cookie set without a Domain attribute goes
-    back to its own host only (RFC 6265 and http.cookiejar's strict setting: the default would
-    also send it to subdomains, which this client never calls); a Domain cookie (kept with a
-    leading dot) to that domain and below; the path must be the cookie's or lie under it;
-    Secure cookies over HTTPS only; expired cookies never. Longer paths come first.
-    """
-    host = host.lower()
-    effective = host if "." in host else host + ".local"
-    dotted = "." + effective
-    now = time.time()
-    matched = []
-    for cookie in jar:
-        if cookie.is_expired(now) or (cookie.secure and not secure):
-            continue
-        domain = cookie.domain.lower()
-        if not domain.startswith("."):
-            if not cookie.domain_specified and domain != effective:
-                continue
-            domain = "." + domain
-        if not dotted.endswith(domain):
-            continue
-        cookie_path = cookie.path or "/"
-        if path != cookie_path and not (
-            path.startswith(cookie_path)
-            and (cookie_path.endswith("/") or path[len(cookie_path)] == "/")
-        ):
-            continue
-        matched.append(cookie)
-    if not matched:
-        return None
-    matched.sort(key=lambda c: len(c.path or ""), reverse=True)
-    return "; ".join(c.name if c.value is None else f"{c.name}={c.value}" for c in matched)

@@ -1,6 +1,6 @@
 """The one exception type that crosses the upstream boundary.
 
-Everything requests or ServicePattern can do wrong (refused connection, timeout, TLS failure,
+Everything the transport or ServicePattern can do wrong (refused connection, timeout, TLS failure,
 an HTTP error with an `error_code`, a body that is not the JSON we expect) becomes an
 UpstreamError, so the layers above handle one type and never show a stack trace to a browser.
 """
@@ -9,13 +9,26 @@ from __future__ import annotations
 
 
 class UpstreamError(Exception):
-    """A failed ServicePattern call: HTTP status (None when no answer came), error code, message."""
+    """A failed ServicePattern call: HTTP status (None when no answer came), error code, message.
 
-    def __init__(self, message: str, status: int | None = None, error_code: str | None = None):
+    `sent` is False only when the request certainly did not reach ServicePattern (no connection,
+    or the TLS handshake or a proxy's tunnel failed before a byte of it was written): then it
+    may be sent again without risk of doing it twice. True otherwise, and where unknown.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        error_code: str | None = None,
+        *,
+        sent: bool = True,
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
         self.error_code = error_code
+        self.sent = sent
 
     @property
     def transient(self) -> bool:
@@ -31,5 +44,6 @@ class UpstreamError(Exception):
 
     def __repr__(self) -> str:
         return (
-            f"UpstreamError({self.message!r}, status={self.status}, error_code={self.error_code})"
+            f"UpstreamError({self.message!r}, status={self.status}, "
+            f"error_code={self.error_code}, sent={self.sent})"
         )

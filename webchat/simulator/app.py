@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import time
 from typing import Any
 
@@ -50,6 +52,14 @@ def _fault_response(fault: Fault) -> Response:
     return Response(data, fault.status, content_type=ctype)
 
 
+def _drop_connection() -> None:
+    """Cut the request's connection now: the caller gets no byte of an answer."""
+    conn = request.environ.get("werkzeug.socket")
+    if conn is not None:
+        with contextlib.suppress(OSError):  # already gone
+            conn.shutdown(socket.SHUT_RDWR)
+
+
 def create_app(sim: Simulator) -> Flask:
     """Build the Flask app bound to one Simulator."""
     app = Flask("webchat.simulator")
@@ -58,7 +68,12 @@ def create_app(sim: Simulator) -> Flask:
     @app.before_request
     def gatekeeper() -> Response | None:
         g.set_cookies = {}
-        seconds, fault = sim.faults.take(request.path)
+        g.drop = sim.faults.take_drop(request.path, request.method)
+        if g.drop == "unread":
+            sim.count_drop()
+            _drop_connection()
+            return Response(b"", 503)
+        seconds, fault = sim.faults.take(request.path, request.method)
         if seconds:
             sim.sleep(seconds)
         if fault is not None:
@@ -79,6 +94,9 @@ def create_app(sim: Simulator) -> Flask:
 
     @app.after_request
     def finish(response: Response) -> Response:
+        if getattr(g, "drop", None) == "handled":
+            sim.count_drop()
+            _drop_connection()
         for name, value in getattr(g, "set_cookies", {}).items():
             response.set_cookie(name, value, path="/", httponly=name == CLIENT_COOKIE)
         sim.log_request(

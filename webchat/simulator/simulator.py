@@ -10,7 +10,7 @@ import mimetypes
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +19,7 @@ from .agent import Agent
 from .clients import ClientRegistry
 from .config import SimConfig
 from .errors import ApiError, chat_not_found
-from .faults import Faults
+from .faults import DropWhen, Faults
 from .model import Chat, Client, Event, FileRecord
 from .protocol import check_client_event
 from .scheduler import Scheduler
@@ -42,6 +42,7 @@ class Simulator:
         self._files: OrderedDict[str, FileRecord] = OrderedDict()
         self.faults = Faults()
         self._empty_body_next = False
+        self.drops = 0  # connections cut by drop_next rules
         self._stopped = threading.Event()
         self.scheduler = Scheduler()
         self.agent = Agent(self)
@@ -251,9 +252,30 @@ class Simulator:
         """The next n requests (whose path contains ``paths``) get this reply, untouched."""
         self.faults.fail_next(n, status, body, paths)
 
-    def hang_next(self, n: int, seconds: float, paths: str | None = None) -> None:
+    def hang_next(
+        self, n: int, seconds: float, paths: str | None = None, method: str | None = None
+    ) -> None:
         """The next n matching requests sleep ``seconds`` before being handled normally."""
-        self.faults.hang_next(n, seconds, paths)
+        self.faults.hang_next(n, seconds, paths, method)
+
+    def drop_next(
+        self, n: int, when: DropWhen, paths: str | None = None, method: str | None = None
+    ) -> None:
+        """Cut the connection of the next n matching requests, with no answer: "unread" before
+        the request is handled (it never arrives), "handled" after (it arrived)."""
+        self.faults.drop_next(n, when, paths, method)
+
+    def count_drop(self) -> None:
+        with self.lock:
+            self.drops += 1
+            self.lock.notify_all()
+
+    def posts(self, chat_id: str) -> Counter[str]:
+        """How many times each msg_id was posted to a chat (Send Events), for exactly-once
+        checks; events without a msg_id count under their event name."""
+        with self.lock:
+            chat = self._chats[chat_id]
+            return Counter(str(e.get("msg_id") or e.get("event")) for e in chat.client_events)
 
     def clear_faults(self) -> None:
         """Drop every pending fail_next/hang_next rule (end an injected outage early)."""

@@ -3,7 +3,7 @@
 One process keeps it in memory (`memory://`); many processes share Redis (`redis://`, its own
 issue). Everything a visitor or chat needs across requests, sockets and restarts lives here:
 the visitor's ServicePattern cookies and chat pointer, each chat's numbered event log, which
-sends were already posted, the lease that lets exactly one poller run per chat, and the live
+sends are being or were posted, the lease that lets exactly one poller run per chat, and the live
 fan-out of new events to every socket of the visitor.
 """
 
@@ -11,11 +11,29 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 Entry = tuple[int, dict[str, Any]]
 Message = dict[str, Any]
 Listener = Callable[[Message], None]
+# What claiming a send id tells its caller: "new" (yours, never tried before), "retry" (yours,
+# but an earlier claim may have posted it: look in Get Chat History first), "sent" (posted
+# already: do not post), "busy" (another holder is posting it now).
+SendClaim = Literal["new", "retry", "sent", "busy"]
+
+
+def merge_chat(
+    current: dict[str, Any] | None, chat_id: str, changes: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The pointer after `changes`, or None when it no longer points at `chat_id`.
+
+    `ended` is sticky: once a chat ended, no later update of that chat un-ends it.
+    """
+    if current is None or current.get("chat_id") != chat_id:
+        return None
+    merged = {**current, **changes}
+    merged["ended"] = bool(current.get("ended") or changes.get("ended"))
+    return merged
 
 
 class StoreError(Exception):
@@ -41,7 +59,21 @@ class Store(ABC):
 
     @abstractmethod
     def set_chat(self, visitor_id: str, chat: dict[str, Any]) -> None:
-        """Point the visitor at a chat (a new one, or an update of the current one)."""
+        """Point the visitor at a chat (a new one, or a refresh of the current one).
+
+        Writing the pointer of the chat it already points at never clears `ended`.
+        """
+
+    @abstractmethod
+    def update_chat(
+        self, visitor_id: str, chat_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Apply `changes` to the pointer in one atomic step, if it still points at `chat_id`.
+
+        Several processes update one pointer (polls bring states, a tab brings its browser): a
+        read-modify-write would let one lose the other's change, an `ended` above all. Returns
+        the new pointer, or None when the visitor has moved on to another chat (or has none).
+        """
 
     @abstractmethod
     def chat_owner(self, chat_id: str) -> str | None:
@@ -75,12 +107,23 @@ class Store(ABC):
     # -- sends -----------------------------------------------------------------------------
 
     @abstractmethod
-    def was_sent(self, chat_id: str, send_id: str) -> bool:
-        """True when a send with this id already reached ServicePattern."""
+    def claim_send(self, chat_id: str, send_id: str, holder: str, ttl: float) -> SendClaim:
+        """Take the right to post a send, atomically: of any number of claimants, in any
+        processes, one gets it. The claim lapses after `ttl` seconds (its holder died), so it
+        never blocks a resend for ever; the holder renews it by claiming again. See SendClaim.
+        """
 
     @abstractmethod
-    def mark_sent(self, chat_id: str, send_id: str) -> None:
-        """Remember that this send reached ServicePattern, so a resend is not posted again."""
+    def complete_send(self, chat_id: str, send_id: str, holder: str) -> None:
+        """The send reached ServicePattern: every later claim of its id answers "sent"."""
+
+    @abstractmethod
+    def release_send(self, chat_id: str, send_id: str, holder: str, forget: bool) -> None:
+        """Posting failed: give the claim back (only if still ours) so a resend may try.
+
+        `forget` says no attempt can have reached ServicePattern, so the next claim is "new"
+        rather than "retry" (and skips the history check).
+        """
 
     # -- lease -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..servicepattern.cookies import cookie_key
-from .base import Entry, Listener, Message, Store
+from .base import Entry, Listener, Message, SendClaim, Store, merge_chat
 from .listeners import LocalListeners
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ class _Log:
     entries: list[Entry] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
     sent: set[str] = field(default_factory=set)
+    tried: set[str] = field(default_factory=set)  # claimed at least once: may have been posted
+    claims: dict[str, tuple[str, float]] = field(default_factory=dict)  # id -> (holder, until)
     expires: float | None = None
 
 
@@ -69,8 +71,21 @@ class MemoryStore(Store):
 
     def set_chat(self, visitor_id: str, chat: dict[str, Any]) -> None:
         with self._lock:
-            self._visitor(visitor_id).chat = dict(chat)
+            visitor = self._visitor(visitor_id)
+            kept = merge_chat(visitor.chat, chat["chat_id"], chat)
+            visitor.chat = kept if kept is not None else dict(chat)
             self._owners[chat["chat_id"]] = visitor_id
+
+    def update_chat(
+        self, visitor_id: str, chat_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        with self._lock:
+            visitor = self._visitors.get(visitor_id)
+            merged = merge_chat(visitor.chat if visitor else None, chat_id, changes)
+            if visitor is None or merged is None:
+                return None
+            visitor.chat = merged
+            return dict(merged)
 
     def chat_owner(self, chat_id: str) -> str | None:
         with self._lock:
@@ -131,14 +146,37 @@ class MemoryStore(Store):
             for visitor_id in idle:
                 del self._visitors[visitor_id]
 
-    def was_sent(self, chat_id: str, send_id: str) -> bool:
+    def claim_send(self, chat_id: str, send_id: str, holder: str, ttl: float) -> SendClaim:
+        now = time.monotonic()
+        with self._lock:
+            chat_log = self._logs.setdefault(chat_id, _Log())
+            if send_id in chat_log.sent:
+                return "sent"
+            current = chat_log.claims.get(send_id)
+            if current and current[0] != holder and current[1] > now:
+                return "busy"
+            chat_log.claims[send_id] = (holder, now + ttl)
+            if send_id in chat_log.tried:  # tried before: by another, or by us (a renewal)
+                return "retry"
+            chat_log.tried.add(send_id)
+            return "new"
+
+    def complete_send(self, chat_id: str, send_id: str, holder: str) -> None:
+        with self._lock:
+            chat_log = self._logs.setdefault(chat_id, _Log())
+            chat_log.sent.add(send_id)
+            chat_log.claims.pop(send_id, None)
+            chat_log.tried.discard(send_id)
+
+    def release_send(self, chat_id: str, send_id: str, holder: str, forget: bool) -> None:
         with self._lock:
             chat_log = self._logs.get(chat_id)
-            return bool(chat_log and send_id in chat_log.sent)
-
-    def mark_sent(self, chat_id: str, send_id: str) -> None:
-        with self._lock:
-            self._logs.setdefault(chat_id, _Log()).sent.add(send_id)
+            current = chat_log.claims.get(send_id) if chat_log else None
+            if chat_log is None or current is None or current[0] != holder:
+                return
+            del chat_log.claims[send_id]
+            if forget:
+                chat_log.tried.discard(send_id)
 
     def acquire_lease(self, chat_id: str, holder: str, ttl: float) -> bool:
         now = time.monotonic()

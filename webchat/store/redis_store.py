@@ -1,7 +1,8 @@
 """The Redis store: many processes and machines share visitors, logs, leases and fan-out.
 
 Keys (prefix `wc:`): a visitor's cookies (hash) and chat pointer; a chat's owner, event log
-(list: seq = index + 1), remembered keys (set), sent ids (set) and poll lease. Appending is one
+(list: seq = index + 1), remembered keys (set), sent and tried send ids (sets), each send's
+claim (a key taken with SET NX, lapsing by itself) and poll lease. Appending is one
 Lua script that numbers, de-duplicates and publishes in the same step, so every process sees
 a chat's entries in seq order. Each process holds one pub/sub connection, subscribed to the
 channels of the visitors whose sockets it serves; when Redis comes back after an outage the
@@ -15,12 +16,13 @@ import json
 import logging
 import threading
 import uuid
+from collections import deque
 from typing import Any
 
 import redis
 
 from ..servicepattern.cookies import cookie_key
-from .base import Entry, Listener, Message, Store, StoreError
+from .base import Entry, Listener, Message, SendClaim, Store, StoreError, merge_chat
 from .listeners import LocalListeners
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,38 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# A send claim: KEYS sent set, claim key, tried set; ARGV send id, holder, ttl ms, set ttl s.
+# The claim key is taken with SET NX PX (or renewed by its holder); the tried set remembers
+# that some claim may have posted the send, after the claim key itself has lapsed.
+CLAIM_SEND = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 'sent' end
+if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 'busy' end
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+local first = redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+if first == 1 then return 'new' end
+return 'retry'
+"""
+
+# KEYS sent set, claim key, tried set; ARGV send id, holder, set ttl s.
+COMPLETE_SEND = """
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('SREM', KEYS[3], ARGV[1])
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+# KEYS claim key, tried set; ARGV send id, holder, forget ('1' or '0').
+RELEASE_SEND = """
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+if ARGV[3] == '1' then redis.call('SREM', KEYS[2], ARGV[1]) end
+return 1
+"""
+
 
 def _channel(visitor_id: str) -> str:
     return f"wc:ch:{visitor_id}"
@@ -85,10 +119,14 @@ class RedisStore(Store):
         self._append = self._redis.register_script(APPEND)
         self._renew = self._redis.register_script(RENEW)
         self._release = self._redis.register_script(RELEASE)
-        self._local = LocalListeners()
-        self._lock = threading.Lock()  # guards the pub/sub connection object
-        self._confirmations: dict[str, threading.Event] = {}  # channel -> SUBSCRIBE confirmed
-        self._own_channel = f"wc:proc:{uuid.uuid4().hex}"
+        self._claim_send = self._redis.register_script(CLAIM_SEND)
+        self._complete_send = self._redis.register_script(COMPLETE_SEND)
+        self._release_send = self._redis.register_script(RELEASE_SEND)
+        # Only the listener thread touches the pub/sub connection and `_confirming`; sockets
+        # change the listener counts, which queue the SUBSCRIBE/UNSUBSCRIBE it applies.
+        self._local = LocalListeners(track=True)
+        self._confirming: dict[str, deque[threading.Event | None]] = {}  # channel -> waiters
+        self._own_channel = f"wc:proc:{uuid.uuid4().hex}"  # also wakes the listener
         self._pubsub: Any = None
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="redis-listener", daemon=True)
@@ -121,10 +159,31 @@ class RedisStore(Store):
         return json.loads(raw) if raw else None
 
     def set_chat(self, visitor_id: str, chat: dict[str, Any]) -> None:
-        pipe = self._redis.pipeline()
-        pipe.set(f"wc:v:{visitor_id}:chat", json.dumps(chat), ex=VISITOR_TTL)
-        pipe.set(f"wc:c:{chat['chat_id']}:owner", visitor_id, ex=CHAT_TTL)
-        self._call(pipe.execute)
+        def write(pipe: Any) -> None:
+            raw = pipe.get(key)
+            kept = merge_chat(json.loads(raw) if raw else None, chat["chat_id"], chat)
+            pipe.multi()
+            pipe.set(key, json.dumps(kept if kept is not None else chat), ex=VISITOR_TTL)
+            pipe.set(f"wc:c:{chat['chat_id']}:owner", visitor_id, ex=CHAT_TTL)
+
+        key = f"wc:v:{visitor_id}:chat"
+        self._call(self._redis.transaction, write, key)
+
+    def update_chat(
+        self, visitor_id: str, chat_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """WATCH, read, MULTI, write: redis-py runs it again when another writer came between."""
+
+        def write(pipe: Any) -> dict[str, Any] | None:
+            raw = pipe.get(key)
+            merged = merge_chat(json.loads(raw) if raw else None, chat_id, changes)
+            pipe.multi()
+            if merged is not None:
+                pipe.set(key, json.dumps(merged), ex=VISITOR_TTL)
+            return merged
+
+        key = f"wc:v:{visitor_id}:chat"
+        return self._call(self._redis.transaction, write, key, value_from_callable=True)
 
     def chat_owner(self, chat_id: str) -> str | None:
         return self._call(self._redis.get, f"wc:c:{chat_id}:owner")
@@ -150,21 +209,26 @@ class RedisStore(Store):
 
     def finish_chat(self, chat_id: str, ttl: float) -> None:
         pipe = self._redis.pipeline()
-        for part in ("log", "keys", "sent", "owner"):
+        for part in ("log", "keys", "sent", "tried", "owner"):
             pipe.expire(f"wc:c:{chat_id}:{part}", max(1, int(ttl)))
         pipe.delete(f"wc:c:{chat_id}:lease")
         self._call(pipe.execute)
 
     # -- sends -----------------------------------------------------------------------------
 
-    def was_sent(self, chat_id: str, send_id: str) -> bool:
-        return bool(self._call(self._redis.sismember, f"wc:c:{chat_id}:sent", send_id))
+    def claim_send(self, chat_id: str, send_id: str, holder: str, ttl: float) -> SendClaim:
+        keys = [f"wc:c:{chat_id}:sent", f"wc:c:{chat_id}:send:{send_id}", f"wc:c:{chat_id}:tried"]
+        millis = max(1, int(ttl * 1000))
+        return self._call(self._claim_send, keys=keys, args=[send_id, holder, millis, CHAT_TTL])
 
-    def mark_sent(self, chat_id: str, send_id: str) -> None:
-        pipe = self._redis.pipeline()
-        pipe.sadd(f"wc:c:{chat_id}:sent", send_id)
-        pipe.expire(f"wc:c:{chat_id}:sent", CHAT_TTL)
-        self._call(pipe.execute)
+    def complete_send(self, chat_id: str, send_id: str, holder: str) -> None:
+        keys = [f"wc:c:{chat_id}:sent", f"wc:c:{chat_id}:send:{send_id}", f"wc:c:{chat_id}:tried"]
+        self._call(self._complete_send, keys=keys, args=[send_id, holder, CHAT_TTL])
+
+    def release_send(self, chat_id: str, send_id: str, holder: str, forget: bool) -> None:
+        keys = [f"wc:c:{chat_id}:send:{send_id}", f"wc:c:{chat_id}:tried"]
+        args = [send_id, holder, "1" if forget else "0"]
+        self._call(self._release_send, keys=keys, args=args)
 
     # -- lease -------------------------------------------------------------------------------
 
@@ -180,27 +244,18 @@ class RedisStore(Store):
     def subscribe(self, visitor_id: str, listener: Listener) -> None:
         """Listen, and return only once Redis confirms the subscription (or after 2 s): a
         socket then reads the log knowing that nothing appended later can pass it by."""
-        if not self._local.add(visitor_id, listener):
+        ready = self._local.add(visitor_id, listener)
+        if ready is None or ready.is_set():
             return
-        channel = _channel(visitor_id)
-        confirmed = self._confirmations.setdefault(channel, threading.Event())
-        with self._lock:
-            pubsub = self._pubsub
-        if pubsub is not None:  # else the listener subscribes every visitor when it connects
-            try:
-                pubsub.subscribe(channel)
-            except redis.RedisError:
-                log.warning("subscribe failed; the listener resubscribes on reconnect")
-        if not confirmed.wait(2.0):
+        with contextlib.suppress(redis.RedisError):  # down: the listener subscribes on reconnect
+            self._redis.publish(self._own_channel, "wake")  # the listener applies the change now
+        if not ready.wait(2.0):
             log.warning("subscription of a visitor not confirmed by Redis yet")
 
     def unsubscribe(self, visitor_id: str, listener: Listener) -> None:
-        if self._local.remove(visitor_id, listener):
-            with self._lock:
-                pubsub = self._pubsub
-            if pubsub is not None:
-                with contextlib.suppress(redis.RedisError):  # stale: costs an ignored message
-                    pubsub.unsubscribe(_channel(visitor_id))
+        """The listener thread unsubscribes at its next turn (within a second); until then a
+        message for the visitor costs one ignored dispatch."""
+        self._local.remove(visitor_id, listener)
 
     def has_listeners(self, visitor_id: str) -> bool:
         return self._local.has(visitor_id)
@@ -209,17 +264,39 @@ class RedisStore(Store):
         self._call(self._redis.publish, _channel(visitor_id), json.dumps(message))
 
     def _connect(self) -> None:
+        """A fresh pub/sub connection, subscribed to every visitor listening now."""
         pubsub = self._redis.pubsub()
-        channels = [_channel(v) for v in self._local.visitors()]
-        pubsub.subscribe(self._own_channel, *channels)
-        with self._lock:
-            self._pubsub = pubsub
-        missed = [v for v in self._local.visitors() if _channel(v) not in channels]
-        if missed:  # subscribed while we were connecting
-            pubsub.subscribe(*[_channel(v) for v in missed])
+        wanted = self._local.resubscribe()
+        self._confirming.clear()
+        for visitor_id, ready in wanted:
+            self._confirming.setdefault(_channel(visitor_id), deque()).append(ready)
+        pubsub.subscribe(self._own_channel, *[_channel(v) for v, _ in wanted])
+        self._pubsub = pubsub
+
+    def _apply_changes(self) -> None:
+        """SUBSCRIBE and UNSUBSCRIBE in the order the listener counts changed."""
+        for visitor_id, needed, ready in self._local.take_changes():
+            channel = _channel(visitor_id)
+            if needed:
+                self._confirming.setdefault(channel, deque()).append(ready)
+                self._pubsub.subscribe(channel)
+            else:
+                self._pubsub.unsubscribe(channel)
+
+    def _confirmed(self, channel: str) -> None:
+        """Redis answers SUBSCRIBEs of one connection in order: the oldest waiter is this one."""
+        waiting = self._confirming.get(channel)
+        if not waiting:
+            return
+        ready = waiting.popleft()
+        if not waiting:
+            del self._confirming[channel]
+        if ready is not None:
+            ready.set()
 
     def _listen(self) -> None:
-        """Read pub/sub messages forever; on a Redis outage reconnect with capped backoff."""
+        """Own the pub/sub connection: apply subscription changes and read messages forever;
+        on a Redis outage reconnect with capped backoff."""
         delay = 0.1
         connected_before = False
         while not self._closed.is_set():
@@ -232,11 +309,11 @@ class RedisStore(Store):
                             self._local.dispatch(visitor_id, {"kind": "resync"})
                     connected_before = True
                     delay = 0.1
+                self._apply_changes()
                 message = self._pubsub.get_message(timeout=1.0)
             except (redis.RedisError, OSError, ValueError) as error:
                 log.warning("Redis pub/sub lost (%s); reconnecting in %.1fs", error, delay)
-                with self._lock:
-                    stale, self._pubsub = self._pubsub, None
+                stale, self._pubsub = self._pubsub, None
                 if stale is not None:
                     with contextlib.suppress(Exception):  # already broken
                         stale.close()
@@ -245,7 +322,7 @@ class RedisStore(Store):
                 continue
             kind = message.get("type") if message else None
             if kind == "subscribe":
-                self._confirmations.pop(message["channel"], threading.Event()).set()
+                self._confirmed(message["channel"])
             elif kind == "message" and message["channel"].startswith("wc:ch:"):
                 self._local.dispatch(message["channel"][6:], json.loads(message["data"]))
 
