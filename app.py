@@ -17,9 +17,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webchat import __version__, routes
 from webchat.metrics import Metrics
 from webchat.relay import Relay
-from webchat.relay.registry import SocketRegistry
 from webchat.servicepattern import ServicePatternClient
 from webchat.settings import Settings, load_settings
+from webchat.sockets import SocketRegistry
 from webchat.store import open_store
 
 log = logging.getLogger("webchat")

@@ -105,14 +105,15 @@ def main() -> None:
         relay.store.set_chat(VISITOR, {"chat_id": CHAT, "user_agent": "Mozilla/5.0 (bench)"})
         relay.store.merge_cookies(VISITOR, COOKIES)
         client = relay.client
+        lease = relay.loops.ctx
 
         def cycle() -> None:
-            relay.store.acquire_lease(CHAT, relay.holder, relay.lease_ttl)
-            who = relay.identity(VISITOR)
+            relay.store.acquire_lease(CHAT, lease.holder, lease.lease_ttl)
+            who = relay.identities.load(VISITOR)
             client.get_new_events(who, CHAT)
-            relay.save_identity(VISITOR, who)
+            relay.identities.save(VISITOR, who)
 
-        who = relay.identity(VISITOR)
+        who = relay.identities.load(VISITOR)
         path = f"/chats/{CHAT}/events"
         url = client.api_url + path
         headers = client._headers(who, url)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.harness import ServerProcess, Tab, Visitor, relay_on
-from webchat.relay import FrameError
+from webchat.relay import ChatError
 from webchat.store import MemoryStore, Store, open_store
 
 MESSAGE = "chat_session_message"
@@ -113,7 +113,7 @@ def test_a_claim_whose_holder_died_after_posting_lapses_and_history_stops_a_repo
     # A process claimed the id, posted it, and died before it could say so.
     assert store.claim_send(chat_id, "m-dead", "dead-holder", 0.2) == "new"
     one.client.send_events(
-        one.identity(visitor_id),
+        one.identities.load(visitor_id),
         chat_id,
         [{"event": MESSAGE, "msg_id": "m-dead", "msg": "posted by the dead"}],
     )
@@ -155,7 +155,7 @@ def test_form_data_that_may_have_arrived_is_never_posted_again(sim_server, sim):
         visitor_id, chat_id = _chat(relay)
         sim.drop_next(1, "handled", paths=f"/chats/{chat_id}/events", method="POST")
         for _ in range(2):  # the call itself, then the tab's resend
-            with pytest.raises(FrameError) as raised:
+            with pytest.raises(ChatError) as raised:
                 relay.sender.send(visitor_id, "f-1", {**form, "data": {"score": "5"}})
             assert raised.value.code == "unconfirmed"
         assert _posts(sim, chat_id, "chat_session_form_data") == 1

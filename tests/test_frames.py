@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from webchat.relay.frames import FrameError, parse_frame
+from webchat.sockets.frames import FrameError, parse_frame
 
 
 def frame(**data):

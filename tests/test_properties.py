@@ -7,7 +7,6 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webchat.relay.frames import FrameError, parse_frame
 from webchat.servicepattern import UpstreamError
 from webchat.servicepattern.parse import (
     parse_body,
@@ -17,6 +16,7 @@ from webchat.servicepattern.parse import (
     parse_parameters,
     parse_timestamp,
 )
+from webchat.sockets.frames import FrameError, parse_frame
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -21,7 +21,7 @@ import websocket
 from simple_websocket import ConnectionClosed
 
 from tests.harness import ServerProcess, Tab, Visitor, relay_on
-from webchat.relay.session import BEHIND, SocketSession
+from webchat.sockets.session import BEHIND, SocketSession
 from webchat.store import MemoryStore
 
 QUEUE = 64  # the stalled tab's bound in the gunicorn test (WS_SEND_QUEUE)

@@ -17,7 +17,7 @@ def test_standby_takes_over_and_recovers_what_the_dead_holder_polled(sim_server,
     # The holder "dies" right after a poll: ServicePattern delivered the event to it, it was
     # never logged, and its lease is still live (no clean release).
     sim.agent_say(chat_id, "polled by the dead process")
-    lost = first.client.get_new_events(first.identity("v"), chat_id)
+    lost = first.client.get_new_events(first.identities.load("v"), chat_id)
     assert [e.get("msg") for e in lost] == ["polled by the dead process"]
     assert store.acquire_lease(chat_id, "dead-process", 1.0)
     # Another process with a socket of this visitor keeps a loop on standby until it expires.

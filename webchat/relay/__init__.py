@@ -1,6 +1,6 @@
-"""The relay layer: poll loops, event logs, sends, and the per-socket sessions."""
+"""The chat domain: poll loops, event logs, exactly-once sends, files; no HTTP, no sockets."""
 
-from .frames import Frame, FrameError, parse_frame
+from .errors import ChatEnded, ChatError, NoChat, SendPending, Unconfirmed
 from .relay import Relay
 
-__all__ = ["Frame", "FrameError", "Relay", "parse_frame"]
+__all__ = ["ChatEnded", "ChatError", "NoChat", "Relay", "SendPending", "Unconfirmed"]

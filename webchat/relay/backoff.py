@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 
 class Backoff:
@@ -22,3 +23,16 @@ class Backoff:
     def reset(self) -> None:
         """A success: start again from the base delay."""
         self.failures = 0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How calls to ServicePattern are retried: attempts per call, and the backoff between."""
+
+    attempts: int = 3
+    base: float = 0.5
+    cap: float = 15.0
+
+    def backoff(self, cap: float | None = None) -> Backoff:
+        """A fresh backoff for one call or loop."""
+        return Backoff(self.base, self.cap if cap is None else cap)

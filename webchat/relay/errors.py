@@ -33,3 +33,27 @@ class ChatEnded(ChatError):
 
     def __init__(self, message: str = "this chat has ended") -> None:
         super().__init__(message)
+
+
+class SendPending(ChatError):
+    """Another attempt at this send is still under way: resend the same id a little later.
+
+    Its code is `upstream`: for the widget, as for a failed post, the send was not confirmed
+    and may be resent with the same id."""
+
+    code = "upstream"
+
+    def __init__(self, message: str = "This message is still being sent; try again.") -> None:
+        super().__init__(message)
+
+
+class Unconfirmed(ChatError):
+    """A send that cannot be looked up may or may not have reached ServicePattern; it is never
+    posted again (at most once)."""
+
+    code = "unconfirmed"
+
+    def __init__(
+        self, message: str = "This may or may not have reached the contact center."
+    ) -> None:
+        super().__init__(message)

@@ -13,25 +13,40 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..logs import chat_var, visitor_var
-from ..servicepattern import UpstreamError
-from ..store import StoreError
-from .backoff import Backoff
-
-if TYPE_CHECKING:
-    from .relay import Relay
+from ..servicepattern import ServicePatternClient, UpstreamError
+from ..store import Store, StoreError
+from .backoff import RetryPolicy
+from .chatlog import ChatLog
+from .identities import Identities
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PollContext:
+    """What every poll loop of a process works with: the same for all of its chats."""
+
+    store: Store
+    client: ServicePatternClient
+    identities: Identities
+    chatlog: ChatLog
+    retry: RetryPolicy
+    holder: str  # this process's name on the leases it holds
+    lease_ttl: float
+    standby_interval: float
+    done: Callable[[Poller], None]  # a loop ended: forget it and give its lease back
 
 
 class Poller(threading.Thread):
     """Polls one chat until it ends, nobody here needs it, or the relay stops."""
 
-    def __init__(self, relay: Relay, chat_id: str, visitor_id: str, reconcile: bool) -> None:
+    def __init__(self, ctx: PollContext, chat_id: str, visitor_id: str, reconcile: bool) -> None:
         super().__init__(name=f"poll-{chat_id[:12]}", daemon=True)
-        self.relay = relay
+        self.ctx = ctx
         self.chat_id = chat_id
         self.visitor_id = visitor_id
         self.stopping = threading.Event()
@@ -42,7 +57,7 @@ class Poller(threading.Thread):
     def run(self) -> None:
         visitor_var.set(self.visitor_id)
         chat_var.set(self.chat_id)
-        backoff = Backoff(base=self.relay.retry_base, cap=self.relay.retry_cap)
+        backoff = self.ctx.retry.backoff()
         try:
             while not self.stopping.is_set():
                 try:
@@ -57,39 +72,40 @@ class Poller(threading.Thread):
                     return
                 self.stopping.wait(backoff.next_delay())
         finally:
-            self.relay.poller_done(self)
+            self.ctx.done(self)
 
     def _still_live(self) -> bool:
         """After a failure: go on while the chat is still the visitor's live chat (or the store
         cannot tell); its ending is the only reason to stop."""
         try:
-            chat = self.relay.store.get_chat(self.visitor_id)
+            chat = self.ctx.store.get_chat(self.visitor_id)
         except Exception:
             return True
         return chat is not None and chat.get("chat_id") == self.chat_id and not chat.get("ended")
 
     def _take_lease(self) -> bool:
         """Hold the chat's lease, waiting on standby while another live process holds it."""
-        relay = self.relay
+        ctx = self.ctx
         while not self.stopping.is_set():
-            if relay.store.acquire_lease(self.chat_id, relay.holder, relay.lease_ttl):
+            if ctx.store.acquire_lease(self.chat_id, ctx.holder, ctx.lease_ttl):
                 self.holding = True
                 return True
             self._reconcile = True  # whoever held it may have died between poll and log
-            chat = relay.store.get_chat(self.visitor_id)
+            chat = ctx.store.get_chat(self.visitor_id)
             if chat is None or chat.get("chat_id") != self.chat_id or chat.get("ended"):
                 return False
-            if not relay.store.has_listeners(self.visitor_id):
+            if not ctx.store.has_listeners(self.visitor_id):
                 return False  # nobody here needs this chat; the holder serves its own sockets
-            self.wake.wait(relay.standby_interval)
+            self.wake.wait(ctx.standby_interval)
             self.wake.clear()
         return False
 
     def _poll(self) -> None:
-        relay, chat_id = self.relay, self.chat_id
-        backoff = Backoff(base=relay.retry_base, cap=relay.retry_cap)
-        store_backoff = Backoff(base=relay.retry_base, cap=5.0)
-        faults = Backoff(base=relay.retry_base, cap=relay.retry_cap)
+        ctx, chat_id = self.ctx, self.chat_id
+        chatlog = ctx.chatlog
+        backoff = ctx.retry.backoff()
+        store_backoff = ctx.retry.backoff(cap=5.0)
+        faults = ctx.retry.backoff()
         failing = False
         strict = True  # the first poll may repeat what history or the last holder logged
         pending: list[dict] = []  # polled, not yet logged: ServicePattern will not resend them
@@ -97,36 +113,36 @@ class Poller(threading.Thread):
         while not self.stopping.is_set() or pending:  # stopping: log what was polled first
             try:
                 if reconcile:
-                    if relay.reconcile(self.visitor_id, chat_id):
+                    if chatlog.reconcile(self.visitor_id, chat_id):
                         return
                     reconcile = False
                 if pending:
-                    ended = relay.record(self.visitor_id, chat_id, pending, strict=strict)
+                    ended = chatlog.record(self.visitor_id, chat_id, pending, strict=strict)
                     pending, strict = [], False
                     store_backoff.reset()
                     faults.reset()
                     if ended:
                         return
                     continue
-                if not relay.store.acquire_lease(chat_id, relay.holder, relay.lease_ttl):
+                if not ctx.store.acquire_lease(chat_id, ctx.holder, ctx.lease_ttl):
                     log.warning("lease of chat %s lost; this loop stops", chat_id)
                     return
-                who = relay.identity(self.visitor_id)
+                who = ctx.identities.load(self.visitor_id)
                 try:
-                    pending = relay.client.get_new_events(who, chat_id)
+                    pending = ctx.client.get_new_events(who, chat_id)
                 finally:
-                    relay.save_identity(self.visitor_id, who)
+                    ctx.identities.save(self.visitor_id, who)
             except StoreError as error:
                 log.warning("store unavailable for chat %s: %s", chat_id, error)
                 self.stopping.wait(store_backoff.next_delay())
                 continue
             except UpstreamError as error:
                 if error.gone:
-                    relay.end_chat(self.visitor_id, chat_id, reason="not_found")
+                    chatlog.end(self.visitor_id, chat_id, reason="not_found")
                     return
                 if not failing:
                     failing = True
-                    relay.announce(self.visitor_id, "retrying")
+                    chatlog.announce(self.visitor_id, "retrying")
                 log.warning("poll of chat %s failed: %s", chat_id, error.message)
                 self.stopping.wait(backoff.next_delay())
                 continue
@@ -140,6 +156,6 @@ class Poller(threading.Thread):
             faults.reset()
             if failing:
                 failing = False
-                relay.announce(self.visitor_id, "ok")
+                chatlog.announce(self.visitor_id, "ok")
             if not pending:
                 strict = False

@@ -23,15 +23,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..servicepattern import UpstreamError
+from ..servicepattern import ServicePatternClient, UpstreamError
+from ..store import Store
 from ..store.base import SendClaim
-from .backoff import Backoff
+from .backoff import RetryPolicy
+from .chatlog import ChatLog
+from .errors import ChatEnded, SendPending, Unconfirmed
 from .events import event_key, own_message, sort_history
-from .frames import FrameError
+from .identities import Identities
 
 if TYPE_CHECKING:
     from ..servicepattern import Identity
-    from .relay import Relay
 
 NO_RETRY = {"chat_session_typing", "chat_session_not_typing"}  # stale by the time a retry lands
 WITH_MSG_ID = {"chat_session_message", "chat_session_navigation", "chat_session_location"}
@@ -68,11 +70,23 @@ class Attempt:
 
 
 class Sender:
-    """Posts client events for a relay; one lock per chat keeps sends in order."""
+    """Posts client events; one lock per chat keeps sends in order."""
 
-    def __init__(self, relay: Relay, claim_ttl: float | None = None) -> None:
-        self.relay = relay
-        self.claim_ttl = claim_ttl or default_claim_ttl(relay.client, relay.retry_cap)
+    def __init__(
+        self,
+        store: Store,
+        client: ServicePatternClient,
+        identities: Identities,
+        chatlog: ChatLog,
+        retry: RetryPolicy,
+        claim_ttl: float | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.identities = identities
+        self.chatlog = chatlog
+        self.retry = retry
+        self.claim_ttl = claim_ttl or default_claim_ttl(client, retry.cap)
         self._locks: dict[str, threading.Lock] = {}
 
     def lock(self, chat_id: str) -> threading.Lock:
@@ -87,14 +101,14 @@ class Sender:
         self, visitor_id: str, send_id: str, event: dict[str, Any], user_agent: str | None = None
     ) -> None:
         """Post one client event exactly once per `send_id`; messages are logged for all tabs."""
-        relay = self.relay
-        chat_id = relay.live_chat(visitor_id)["chat_id"]
+        chatlog, store = self.chatlog, self.store
+        chat_id = chatlog.live(visitor_id)["chat_id"]
         outbound = dict(event)
         if outbound["event"] in WITH_MSG_ID:
             outbound["msg_id"] = send_id
         with self.lock(chat_id):
             if outbound["event"] in NO_RETRY:  # never retried nor resent: nothing to claim
-                relay.record(
+                chatlog.record(
                     visitor_id, chat_id, self.post(visitor_id, chat_id, outbound, user_agent)
                 )
                 return
@@ -107,11 +121,8 @@ class Sender:
             def renew() -> None:
                 """Between tries: keep our claim alive; if it lapsed and another took it, stop
                 (a resend is then answered by that holder's outcome)."""
-                if relay.store.claim_send(chat_id, send_id, holder, self.claim_ttl) in (
-                    "busy",
-                    "sent",
-                ):
-                    raise FrameError("upstream", "This message is still being sent; try again.")
+                if store.claim_send(chat_id, send_id, holder, self.claim_ttl) in ("busy", "sent"):
+                    raise SendPending()
 
             try:
                 piggyback = self.post(visitor_id, chat_id, outbound, user_agent, attempt, renew)
@@ -121,17 +132,17 @@ class Sender:
                     logged.append(own_message(chat_id, send_id, outbound["msg"]))
                 # Logged before the claim completes: a holder dying in between leaves a resend
                 # that finds the post in history and logs it again, which the log's keys skip.
-                relay.record(visitor_id, chat_id, logged + piggyback)
+                chatlog.record(visitor_id, chat_id, logged + piggyback)
             except BaseException:
-                relay.store.release_send(
+                store.release_send(
                     chat_id, send_id, holder, forget=not attempt.may_have_arrived
                 )
                 raise
-            relay.store.complete_send(chat_id, send_id, holder)
+            store.complete_send(chat_id, send_id, holder)
 
     def _claim(self, chat_id: str, send_id: str, holder: str) -> SendClaim:
         """Claim the id; while another holder posts it, wait a while for its outcome."""
-        store = self.relay.store
+        store = self.store
         deadline = time.monotonic() + BUSY_WAIT
         delay = 0.02
         while True:
@@ -139,7 +150,7 @@ class Sender:
             if claim != "busy":
                 return claim
             if time.monotonic() >= deadline:
-                raise FrameError("upstream", "This message is still being sent; try again.")
+                raise SendPending()
             time.sleep(delay)  # another process holds it: the store has no event to wait on
             delay = min(delay * 2, 0.25)
 
@@ -157,11 +168,11 @@ class Sender:
         A try that may have arrived is followed by a history lookup, never by a blind repost.
         `renew` (the send's claim) is called before every try after the first.
         """
-        relay = self.relay
+        chatlog = self.chatlog
         attempt = attempt or Attempt()
-        attempts = 1 if event["event"] in NO_RETRY else relay.send_attempts
-        backoff = Backoff(relay.retry_base, relay.retry_cap)
-        who = relay.identity(visitor_id, user_agent)
+        attempts = 1 if event["event"] in NO_RETRY else self.retry.attempts
+        backoff = self.retry.backoff()
+        who = self.identities.load(visitor_id, user_agent)
         failed = False
         try:
             for number in range(attempts):
@@ -170,26 +181,26 @@ class Sender:
                 try:
                     if attempt.may_have_arrived and self._arrived(visitor_id, chat_id, event, who):
                         return []
-                    replies = relay.client.send_events(who, chat_id, [event])
+                    replies = self.client.send_events(who, chat_id, [event])
                 except UpstreamError as error:
                     if error.gone:
-                        relay.end_chat(visitor_id, chat_id, reason="not_found")
+                        chatlog.end(visitor_id, chat_id, reason="not_found")
                         if event["event"] == "chat_session_end" and attempt.may_have_arrived:
                             return []  # our earlier end landed: the chat is gone, as asked
-                        raise FrameError("chat_ended", "this chat has ended") from None
+                        raise ChatEnded() from None
                     attempt.may_have_arrived |= may_have_arrived(error)
                     if not error.transient or number + 1 == attempts:
                         raise
                     if not failed:
                         failed = True
-                        relay.announce(visitor_id, "retrying")
+                        chatlog.announce(visitor_id, "retrying")
                     time.sleep(backoff.next_delay())
                     continue
                 if failed:
-                    relay.announce(visitor_id, "ok")
+                    chatlog.announce(visitor_id, "ok")
                 return replies
         finally:
-            relay.save_identity(visitor_id, who)
+            self.identities.save(visitor_id, who)
         return []  # pragma: no cover - the loop either returns or raises
 
     def _arrived(self, visitor_id: str, chat_id: str, event: dict[str, Any], who: Identity) -> bool:
@@ -202,10 +213,10 @@ class Sender:
         if not msg_id:
             if event["event"] in REPEATABLE:
                 return False
-            raise FrameError("unconfirmed", "This may or may not have reached the contact center.")
-        history = self.relay.client.get_chat_history(who, chat_id)
+            raise Unconfirmed()
+        history = self.client.get_chat_history(who, chat_id)
         if not any(e.get("event") == event["event"] and e.get("msg_id") == msg_id for e in history):
             return False
         keyed = [e for e in sort_history(history) if event_key(e) is not None]
-        self.relay.record(visitor_id, chat_id, keyed)
+        self.chatlog.record(visitor_id, chat_id, keyed)
         return True

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from ..limits import limiter
-from ..relay import FrameError, Relay
+from ..relay import ChatError, Relay
 from ..servicepattern import Streamed, UpstreamError
 from ..upload_stream import UploadError, drain, open_file_part
 from ..visitor import bound_visitor, current_visitor
@@ -121,7 +121,7 @@ def upload() -> Response | tuple[dict, int]:
     except UploadError as error:  # the body, read while relayed, broke off or was not one file
         drain(body)
         return api_error(error.status, error.code, error.message)
-    except FrameError as error:
+    except ChatError as error:
         drain(body)
         return api_error(409, error.code, error.message)
     except UpstreamError as error:

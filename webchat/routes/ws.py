@@ -10,7 +10,7 @@ from flask import Flask, current_app, g, request
 from flask_sock import Sock
 
 from ..limits import FrameLimiter
-from ..relay.session import SocketSession
+from ..sockets import SocketSession
 from ..visitor import bound_visitor
 from .errors import api_error
 

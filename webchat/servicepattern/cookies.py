@@ -73,11 +73,6 @@ def cookie_to_dict(cookie: Cookie) -> dict[str, Any]:
     }
 
 
-def cookie_key(cookie: dict[str, Any]) -> str:
-    """Identity of a cookie within a jar: same name, domain and path replace each other."""
-    return f"{cookie['domain']}\t{cookie['path']}\t{cookie['name']}"
-
-
 def jar_to_list(jar: CookieJar) -> list[dict[str, Any]]:
     """Every live cookie in the jar as plain data, expired ones left out."""
     now = time.time()

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.util.wait import wait_for_read
 
 MAX_INTERIM = 8  # 100 Continue answers before the real one
 _DIGITS = re.compile(r"[0-9]{1,18}")
@@ -82,6 +83,21 @@ class _Counting:
             super().connect()  # type: ignore[misc]
         finally:
             self._connecting = False
+
+    def getresponse(self) -> Any:
+        """Wait for the answer's first byte before reading it: a long poll is held upstream for
+        seconds, and http.client would hold its 8 KiB read buffer for all of them."""
+        sock = self.sock  # type: ignore[attr-defined]
+        timeout = self.timeout  # type: ignore[attr-defined]
+        pending = getattr(sock, "pending", None)
+        if (
+            sock is not None
+            and isinstance(timeout, int | float)
+            and not (pending is not None and pending())
+            and not wait_for_read(sock, timeout=timeout)
+        ):
+            raise TimeoutError("timed out")  # what the read would raise; urllib3 maps it
+        return super().getresponse()  # type: ignore[misc]
 
     def send(self, data: Any) -> None:
         if self.sock is None and self.auto_open:  # type: ignore[attr-defined]

@@ -36,6 +36,12 @@ def merge_chat(
     return merged
 
 
+def cookie_key(cookie: dict[str, Any]) -> str:
+    """Identity of a stored cookie within a visitor's jar: a cookie with the same domain, path
+    and name replaces it (the rule of every cookie jar)."""
+    return f"{cookie['domain']}\t{cookie['path']}\t{cookie['name']}"
+
+
 class StoreError(Exception):
     """The store could not be reached; callers retry or answer 'try again', never crash."""
 

@@ -8,8 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..servicepattern.cookies import cookie_key
-from .base import Entry, Listener, Message, SendClaim, Store, merge_chat
+from .base import Entry, Listener, Message, SendClaim, Store, cookie_key, merge_chat
 from .listeners import LocalListeners
 
 log = logging.getLogger(__name__)

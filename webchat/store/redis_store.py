@@ -21,8 +21,7 @@ from typing import Any
 
 import redis
 
-from ..servicepattern.cookies import cookie_key
-from .base import Entry, Listener, Message, SendClaim, Store, StoreError, merge_chat
+from .base import Entry, Listener, Message, SendClaim, Store, StoreError, cookie_key, merge_chat
 from .listeners import LocalListeners
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ The store hands live messages over from a thread that serves every visitor of th
 handing over only queues (`deliver` never reads the store, never waits on the browser). A tab
 that falls `queue_limit` messages behind is closed with 1013: it reconnects and resumes with
 `hello after=N` from the log. No writer thread before hello, and after it only while there is
-something to write (webchat.relay.outbox): an idle socket holds no extra thread.
+something to write (webchat.sockets.outbox): an idle socket holds no extra thread.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import logging
 from typing import Any, Protocol
 
 from ..logs import visitor_var
+from ..relay import ChatError, Relay
 from ..servicepattern import UpstreamError
 from ..store import Message, StoreError
 from . import rawsocket
 from .frames import Frame, FrameError, parse_frame
 from .outbox import Outbox
-from .relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,8 @@ class SocketSession:
             self._dispatch(frame)
         except FrameError as error:
             self._error(error.code, error.message, error.frame_id or frame_id)
+        except ChatError as error:
+            self._error(error.code, error.message, frame_id)
         except UpstreamError as error:
             log.warning("upstream call for a frame failed: %s", error.message)
             self._error(
@@ -135,7 +137,7 @@ class SocketSession:
             # The relay published a `state` message: every tab, this one too, switches to it.
         elif frame.type == "send":
             assert frame.id is not None
-            self.relay.sender.send(self.visitor_id, frame.id, frame.event, self.user_agent)
+            self.relay.send(self.visitor_id, frame.id, frame.event, self.user_agent)
             self._write({"type": "ack", "id": frame.id})
 
     # -- the ordered path out ------------------------------------------------------------

@@ -1,0 +1,108 @@
+"""A chat's log and state: numbering events into the log, following the chat's state, and
+filling the log from Get Chat History when it was lost.
+
+Every part of the domain that learns events (the poll loop, sends, file shares, history
+look-ups) hands them here, so the rules (no message logged twice, the state updated before
+the log, an ending finishes the chat) live in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..servicepattern import ServicePatternClient, UpstreamError
+from ..store import Store, StoreError
+from .errors import ChatEnded, NoChat
+from .events import event_key, is_terminal, log_key, sort_history
+from .identities import Identities
+
+log = logging.getLogger(__name__)
+
+ENDED_LOG_TTL = 3600.0
+
+
+class ChatLog:
+    """The chats' logs and pointers in the store, kept by the domain's rules."""
+
+    def __init__(self, store: Store, client: ServicePatternClient, identities: Identities) -> None:
+        self.store = store
+        self.client = client
+        self.identities = identities
+        self.on_logged: Callable[[int], Any] | None = None  # metrics: events numbered
+        self.on_ended: Callable[[str], Any] | None = None  # the chat's send state may go
+
+    def live(self, visitor_id: str) -> dict[str, Any]:
+        """The visitor's chat if it is live, else NoChat or ChatEnded."""
+        chat = self.store.get_chat(visitor_id)
+        if chat is None:
+            raise NoChat()
+        if chat.get("ended"):
+            raise ChatEnded()
+        return chat
+
+    def record(
+        self, visitor_id: str, chat_id: str, events: list[dict[str, Any]], strict: bool = False
+    ) -> bool:
+        """Log events (numbered, published) and follow the chat's state; True when it ended.
+
+        Messages and files are never logged twice. With `strict`, no event whose content is
+        already logged is logged again (history and a first poll repeating the log).
+        """
+        if not events:
+            return False
+        # The chat's state first, then the log: a tab that sees an event and asks at once
+        # (a reload on "ended") finds the state that event brought.
+        ended = any(is_terminal(e) for e in events)
+        changes: dict[str, Any] = {"ended": True} if ended else {}
+        for status in (e for e in events if e.get("event") == "chat_session_status"):
+            if status.get("state"):
+                changes["state"] = status["state"]
+            changes["ewt"] = status.get("ewt")
+        if changes:  # one atomic update: another process's `ended` is never overwritten
+            self.store.update_chat(visitor_id, chat_id, changes)
+        added = self.store.append(
+            chat_id,
+            events,
+            [log_key(e) for e in events],
+            [strict or event_key(e) is not None for e in events],
+        )
+        if self.on_logged is not None and added:
+            self.on_logged(len(added))
+        if ended:
+            self.store.finish_chat(chat_id, ENDED_LOG_TTL)
+            if self.on_ended is not None:
+                self.on_ended(chat_id)
+        return ended
+
+    def end(self, visitor_id: str, chat_id: str, reason: str) -> None:
+        """ServicePattern no longer knows the chat: log an ending so every tab shows it."""
+        ending = {"event": "chat_session_ended", "reason": reason, "synthetic": True}
+        self.record(visitor_id, chat_id, [ending])
+
+    def reconcile(self, visitor_id: str, chat_id: str) -> bool:
+        """Add to the log whatever Get Chat History has that the log lacks; True if ended.
+
+        Fills a log lost with its process, and after a lease takeover recovers the events the
+        previous holder had polled (so ServicePattern will not send them again) but not logged.
+        """
+        who = self.identities.load(visitor_id)
+        try:
+            history = self.client.get_chat_history(who, chat_id)
+        except UpstreamError as error:
+            if error.gone:
+                self.end(visitor_id, chat_id, reason="not_found")
+                return True
+            log.warning("history of chat %s unavailable: %s", chat_id, error.message)
+            return False
+        finally:
+            self.identities.save(visitor_id, who)
+        return self.record(visitor_id, chat_id, sort_history(history), strict=True)
+
+    def announce(self, visitor_id: str, status: str) -> None:
+        """Tell every socket of the visitor that ServicePattern stopped or resumed answering."""
+        try:
+            self.store.publish(visitor_id, {"kind": "upstream", "status": status})
+        except StoreError as error:
+            log.warning("could not announce upstream %s: %s", status, error)

@@ -1,0 +1,123 @@
+"""This process's poll loops: at most one per chat, their leases kept alive, stopped together.
+
+A loop holds its chat's lease in the store while it polls; a keeper renews the leases of the
+loops sitting in long polls, so another process takes a chat over only when this one stops
+renewing (it died or shut down). A loop that ends gives its lease back and says so, so a
+standby loop elsewhere takes the chat at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..servicepattern import ServicePatternClient
+from ..store import Store, StoreError
+from .backoff import RetryPolicy
+from .chatlog import ChatLog
+from .identities import Identities
+from .poller import PollContext, Poller
+
+log = logging.getLogger(__name__)
+
+
+class PollLoops:
+    """Starts, tracks and stops the poll loops of one process."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: ServicePatternClient,
+        identities: Identities,
+        chatlog: ChatLog,
+        retry: RetryPolicy,
+        holder: str,
+        lease_ttl: float,
+    ) -> None:
+        self.ctx = PollContext(
+            store,
+            client,
+            identities,
+            chatlog,
+            retry,
+            holder,
+            lease_ttl,
+            standby_interval=min(lease_ttl / 4, 2.0),
+            done=self._done,
+        )
+        self._pollers: dict[str, Poller] = {}
+        self._lock = threading.Lock()
+        self._keeper: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._closed = False
+
+    def ensure(self, visitor_id: str, chat_id: str, reconcile: bool = False) -> None:
+        """A loop for the chat, started unless one runs here already."""
+        with self._lock:
+            if self._closed:
+                return
+            poller = self._pollers.get(chat_id)
+            if poller is not None and poller.is_alive():
+                return
+            poller = Poller(self.ctx, chat_id, visitor_id, reconcile)
+            self._pollers[chat_id] = poller
+            if self._keeper is None:
+                self._keeper = threading.Thread(
+                    target=self._keep_leases, daemon=True, name="lease-keeper"
+                )
+                self._keeper.start()
+        poller.start()
+
+    def _keep_leases(self) -> None:
+        """Renew the leases of our loops while they sit in long polls."""
+        ctx = self.ctx
+        while not self._stopped.wait(ctx.lease_ttl / 3):
+            with self._lock:
+                pollers = [p for p in self._pollers.values() if p.holding and p.is_alive()]
+            for poller in pollers:
+                try:
+                    if not ctx.store.acquire_lease(poller.chat_id, ctx.holder, ctx.lease_ttl):
+                        poller.stopping.set()
+                except Exception:  # the store is down: the loop itself will notice
+                    log.warning("lease renewal of chat %s failed", poller.chat_id)
+
+    def _done(self, poller: Poller) -> None:
+        """A loop ended: forget it, and give its lease back."""
+        with self._lock:
+            if self._pollers.get(poller.chat_id) is poller:
+                del self._pollers[poller.chat_id]
+        if poller.holding:
+            try:
+                self.ctx.store.release_lease(poller.chat_id, self.ctx.holder)
+                # Standby loops elsewhere hear it through the visitor's sockets there.
+                self.ctx.store.publish(
+                    poller.visitor_id, {"kind": "released", "chat_id": poller.chat_id}
+                )
+            except StoreError:
+                log.warning("lease of chat %s not released; it will expire", poller.chat_id)
+            poller.holding = False
+
+    def wake(self, chat_id: str) -> None:
+        """A lease was given back: a standby loop for the chat tries to take it now."""
+        with self._lock:
+            poller = self._pollers.get(chat_id)
+        if poller is not None:
+            poller.wake.set()
+
+    def polling(self) -> list[str]:
+        """Chat ids polled by this process now."""
+        with self._lock:
+            return [c for c, p in self._pollers.items() if p.is_alive()]
+
+    def close(self, wait: float = 0.0) -> None:
+        """Stop every loop; each ends after its current poll, waited for up to `wait` s."""
+        with self._lock:
+            self._closed = True
+            pollers = list(self._pollers.values())
+        self._stopped.set()
+        for poller in pollers:
+            poller.stopping.set()
+        deadline = time.monotonic() + wait
+        for poller in pollers:
+            poller.join(max(0.0, deadline - time.monotonic()))
