@@ -83,6 +83,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         availability_ttl=settings.availability_ttl,
         parameters_ttl=settings.parameters_ttl,
         lease_ttl=settings.lease_ttl,
+        idle_poll=settings.chat_idle_poll_seconds,
+        log_max_events=settings.chat_log_max_events,
     )
     app.extensions["webchat.store"] = store
     app.extensions["webchat.relay"] = relay

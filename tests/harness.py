@@ -56,6 +56,10 @@ class ServerProcess:
                     "MAX_MESSAGE_CHARS": "2000",
                 }
             )
+        # Every test visitor comes from 127.0.0.1, and one server serves many tests: the
+        # per-address caps stay out of the way unless a test sets them.
+        env.setdefault("WS_MAX_PER_ADDRESS", "100000")
+        env.setdefault("CHAT_STARTS_PER_ADDRESS_PER_HOUR", "100000")
         env.update(extra_env or {})
         self.log_path = ROOT / "test-artifacts" / f"gunicorn-{self.port}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115

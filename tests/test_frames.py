@@ -179,3 +179,64 @@ def test_hello_start_ping():
     )
     assert start.parameters == {"first_name": "Ann"}
     assert (start.phone_number, start.from_) == ("555", "Ann")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 100_000,
+        "{" * 100_000,
+        '{"type": "ping", "x": ' + "[" * 5_000 + "]" * 5_000 + "}",
+        '{"type": "ping", "x": ' + "[" * 9 + "]" * 9 + "}",
+        frame(type="send", id="1", event={"event": "chat_session_typing", "x": [[[[[[[[1]]]]]]]]}),
+    ],
+)
+def test_deep_nesting_is_invalid_json(raw):
+    """Past the parser's stack or MAX_DEPTH, a frame is refused like any other bad JSON."""
+    with pytest.raises(FrameError) as caught:
+        parse_frame(raw, 100)
+    assert caught.value.code == "invalid_json"
+
+
+def test_nesting_up_to_the_bound_is_fine():
+    ok = '{"type": "ping", "x": ' + "[" * 7 + "]" * 7 + "}"
+    assert parse_frame(ok, 100).type == "ping"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "//evil.example/x",
+        "/relative/page",
+        "shop home page",
+        "https:no-host",
+        "http://[::1",
+    ],
+)
+def test_only_http_urls_reach_the_agent_as_pages_or_places(url):
+    for event in (
+        {"event": "chat_session_navigation", "page": url, "title": "t"},
+        {"event": "chat_session_location", "latitude": 1, "longitude": 2, "url": url},
+    ):
+        with pytest.raises(FrameError) as caught:
+            parse_frame(frame(type="send", id="n1", event=event), 100)
+        assert (caught.value.code, caught.value.frame_id) == ("invalid_event", "n1")
+
+
+def test_a_navigation_needs_a_page():
+    with pytest.raises(FrameError) as caught:
+        parse_frame(frame(type="send", id="n", event={"event": "chat_session_navigation"}), 100)
+    assert caught.value.code == "invalid_event"
+    nav = parse_frame(
+        frame(
+            type="send", id="n", event={"event": "chat_session_navigation", "page": "http://a.b/"}
+        ),
+        100,
+    ).event
+    assert nav["page"] == "http://a.b/"

@@ -161,3 +161,32 @@ def test_errors_carry_status_code_and_message(body, code, gone, transient):
     assert error.status == 400 and error.error_code == code
     assert error.gone is gone and error.transient is transient
     assert "400" in error.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.domain)",
+        " JAVASCRIPT:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "vbscript:msgbox(1)",
+        "//evil.example/",
+        "https:no-host",
+        "http://[::1",
+        42,
+        None,
+        ["https://a.example/"],
+    ],
+)
+def test_a_url_that_is_not_http_never_reaches_the_browser(url):
+    event = normalize_event(
+        {"event": "chat_session_location", "url": url, "latitude": "1", "longitude": "2"}
+    )
+    assert event == {"event": "chat_session_location", "latitude": "1", "longitude": "2"}
+
+
+def test_an_http_url_is_kept():
+    for url in ("https://maps.example/?q=1", "http://maps.example/a b"):
+        event = normalize_event({"event": "chat_session_location", "url": url})
+        assert event == {"event": "chat_session_location", "url": url}

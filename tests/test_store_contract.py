@@ -222,3 +222,37 @@ def test_racing_pointer_updaters_lose_nothing(store):
     chat = store.get_chat(v)
     assert chat["ended"] is True
     assert {f"k{n}_{i}" for n in range(4) for i in range(40)} <= set(chat)
+
+
+def test_revoking_tokens_raises_the_epoch_above_every_earlier_one(store):
+    v, other = uid(), uid()
+    assert store.token_epoch(v) == 0
+    first = store.revoke_tokens(v, ttl=3600)
+    assert first > 0 and store.token_epoch(v) == first
+    second = store.revoke_tokens(v, ttl=3600)
+    assert second > first and store.token_epoch(v) == second
+    assert store.token_epoch(other) == 0  # per visitor
+    # Kept only as long as a token lives; one revoked again after it lapsed still goes up
+    # (the clock), so a token of a forgotten epoch never becomes current again.
+    short = store.revoke_tokens(other, ttl=1)
+    lapsed = threading.Event()
+    deadline = 5.0
+    while store.token_epoch(other) and deadline > 0:  # a promise about time: it must lapse
+        lapsed.wait(0.2)
+        deadline -= 0.2
+    assert store.token_epoch(other) == 0
+    assert store.revoke_tokens(other, ttl=3600) > short
+
+
+def test_any_text_comes_back_as_it_went_in_logged_and_published(store):
+    v, chat_id = uid(), uid()
+    store.set_chat(v, {"chat_id": chat_id, "state": "chatting", "ewt": None, "ended": False})
+    inbox = Inbox()
+    store.subscribe(v, inbox)
+    texts = ["Grüße, 日本語 😀", "a lone surrogate \ud800 from a JSON frame", 'quotes " \\ \n']
+    events = [{"event": "chat_session_message", "msg": t} for t in texts]
+    store.append(chat_id, events, [uid() for _ in events], [True] * len(events))
+    assert [e["msg"] for _, e in store.read(chat_id)] == texts
+    published = inbox.wait(1)[0]
+    assert [e["msg"] for _, e in published["entries"]] == texts
+    store.unsubscribe(v, inbox)

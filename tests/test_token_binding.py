@@ -89,8 +89,17 @@ def test_cookie_blocked_visitor_keeps_their_chat_by_token(server, sim):
         )
         assert uploaded.status_code == 200
         file_id = uploaded.json()["file_id"]
-        download = requests.get(server.url + f"/api/files/{file_id}?token={token}", timeout=10)
+        # Its link, minted for the page's token, downloads without any cookie; the token
+        # itself in a download's URL opens nothing.
+        link = requests.get(
+            server.url + f"/api/files/{file_id}/link",
+            headers={"X-Webchat-Token": token},
+            timeout=10,
+        ).json()["url"]
+        download = requests.get(server.url + link, timeout=10)
         assert download.status_code == 200 and download.content == b"note"
-        assert requests.get(server.url + f"/api/files/{file_id}", timeout=10).status_code == 404
+        refused = requests.get(server.url + f"/api/files/{file_id}?token={token}", timeout=10)
+        assert refused.status_code == 403
+        assert requests.get(server.url + f"/api/files/{file_id}", timeout=10).status_code == 403
     finally:
         first.close()

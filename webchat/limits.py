@@ -1,4 +1,5 @@
-"""Per-visitor rate limits: socket frames and uploads per minute.
+"""Rate limits: socket frames and uploads per visitor and minute, chat starts per visitor and
+per client address and hour.
 
 HTTP routes use flask-limiter; socket frames, which flask-limiter cannot see, use the `limits`
 library it is built on, with the same storage: in memory for one process, Redis when the
@@ -48,6 +49,50 @@ class FrameLimiter:
             return True
 
 
+class StartLimiter:
+    """Allows chat starts per visitor and per client address in any sliding hour.
+
+    Each start queues a chat at the contact center, so one visitor (or a script behind one
+    address, minting visitors) must not start hundreds. In this process's memory, or in Redis
+    when the store is Redis, shared by every instance. A start refused by either limit counts
+    against neither.
+    """
+
+    WINDOW = 3600.0
+
+    def __init__(self, store_url: str, per_visitor: int, per_address: int) -> None:
+        self._local: tuple[LocalMovingWindow, LocalMovingWindow] | None = None
+        if storage_uri(store_url) == "memory://":
+            self._local = (
+                LocalMovingWindow(per_visitor, self.WINDOW),
+                LocalMovingWindow(per_address, self.WINDOW),
+            )
+            return
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri(store_url)))
+        self._visitor_limit = parse(f"{per_visitor}/hour")
+        self._address_limit = parse(f"{per_address}/hour")
+
+    def allow(self, visitor_id: str, address: str | None) -> bool:
+        """Count one start; False when the visitor or the address is over its limit."""
+        where = address or "unknown"
+        if self._local is not None:
+            visitors, addresses = self._local
+            if not (visitors.allows(visitor_id) and addresses.allows(where)):
+                return False
+            return visitors.hit(visitor_id) and addresses.hit(where)
+        limiter = self._limiter
+        try:
+            if not (
+                limiter.test(self._visitor_limit, "starts", visitor_id)
+                and limiter.test(self._address_limit, "starts-from", where)
+            ):
+                return False
+            visitor_ok = limiter.hit(self._visitor_limit, "starts", visitor_id)
+            return limiter.hit(self._address_limit, "starts-from", where) and visitor_ok
+        except Exception:  # noqa: BLE001 - an unreachable limiter must not stop the chat
+            return True
+
+
 class LocalMovingWindow:
     """At most `limit` hits per key in any `window` seconds, exactly, in O(1) per hit.
 
@@ -84,6 +129,13 @@ class LocalMovingWindow:
                 return False
             hits.append(now)
             return True
+
+    def allows(self, key: str) -> bool:
+        """Whether a hit for `key` would be allowed now, without counting one."""
+        start = self._clock() - self.window
+        with self._lock:
+            hits = self._hits.get(key)
+            return hits is None or sum(1 for t in hits if t > start) < self.limit
 
     def _sweep(self, start: float) -> None:
         for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= start]:

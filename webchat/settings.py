@@ -6,6 +6,7 @@ so an operator sees the mistake at deploy time, not on the first visitor's chat.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import secrets
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 
 
 def requests_ca_bundle() -> str:
@@ -41,6 +44,12 @@ class Settings:
     ws_max_frame_bytes: int = 1024 * 1024
     ws_ping_interval: float = 25.0
     ws_send_queue: int = 256  # messages a tab may fall behind before it is closed (1013)
+    ws_send_timeout: float = 60.0  # seconds a socket write may wait for the browser to read
+    ws_hello_timeout: float = 10.0  # seconds a new socket has to say hello
+    ws_max_per_visitor: int = 8  # open sockets per visitor, per process
+    ws_max_per_address: int = 256  # open sockets per client address, per process
+    upload_body_timeout: float = 120.0  # seconds an upload body may take to arrive
+    upload_idle_timeout: float = 30.0  # seconds an upload body may send nothing
     availability_ttl: float = 5.0
     parameters_ttl: float = 60.0
     poll_timeout: float = 30.0
@@ -54,6 +63,13 @@ class Settings:
     uploads_per_minute: int = 10
     ca_bundle: str | None = None
     tls_verify: bool = True
+    chat_starts_per_hour: int = 10  # chats one visitor may start in any hour
+    chat_starts_per_address_per_hour: int = 300  # chats one client address may start in any hour
+    chat_idle_poll_seconds: float = 120.0  # a chat is polled this long after its last tab closed
+    chat_log_max_events: int = 2000  # a chat's log takes no more visitor messages beyond this
+    token_max_age: int = 7 * 24 * 3600  # seconds a page's token opens the chat
+    file_link_max_age: int = 600  # seconds a minted download or photo link works
+    metrics_allow: tuple[Network, ...] = LOOPBACK  # peers that may read /metrics
 
     @property
     def verify(self) -> bool | str:
@@ -98,6 +114,21 @@ def _proxies(env: Mapping[str, str]) -> int:
     if not raw.isdigit() or int(raw) > 5:
         raise SettingsError(f"TRUSTED_PROXIES: {raw!r} is not a number of proxies from 0 to 5")
     return int(raw)
+
+
+def _networks(
+    env: Mapping[str, str], name: str, default: tuple[Network, ...]
+) -> tuple[Network, ...]:
+    """Space-separated CIDR ranges (a bare address is one host); `none` for no one at all."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw.lower() == "none":
+        return ()
+    try:
+        return tuple(ipaddress.ip_network(item) for item in raw.split())
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error} (want ranges like 10.0.0.0/8, or none)") from None
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
@@ -154,7 +185,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "uploads_per_minute": int(_number(env, "UPLOADS_PER_MINUTE", 10, int)),
         "call_timeout": _number(env, "SP_CALL_TIMEOUT", 10.0),
         "ws_send_queue": int(_number(env, "WS_SEND_QUEUE", 256, int)),
+        "ws_send_timeout": _number(env, "WS_SEND_TIMEOUT", 60.0),
+        "ws_hello_timeout": _number(env, "WS_HELLO_TIMEOUT", 10.0),
+        "ws_max_per_visitor": int(_number(env, "WS_MAX_PER_VISITOR", 8, int)),
+        "ws_max_per_address": int(_number(env, "WS_MAX_PER_ADDRESS", 256, int)),
+        "upload_body_timeout": _number(env, "UPLOAD_BODY_TIMEOUT", 120.0),
+        "upload_idle_timeout": _number(env, "UPLOAD_IDLE_TIMEOUT", 30.0),
+        "chat_starts_per_hour": int(_number(env, "CHAT_STARTS_PER_HOUR", 10, int)),
+        "chat_starts_per_address_per_hour": int(
+            _number(env, "CHAT_STARTS_PER_ADDRESS_PER_HOUR", 300, int)
+        ),
+        "chat_idle_poll_seconds": _number(env, "CHAT_IDLE_POLL_SECONDS", 120.0),
+        "chat_log_max_events": int(_number(env, "CHAT_LOG_MAX_EVENTS", 2000, int)),
+        "token_max_age": int(_number(env, "TOKEN_MAX_AGE", 7 * 24 * 3600, int)),
+        "file_link_max_age": int(_number(env, "FILE_LINK_MAX_AGE", 600, int)),
     }
+    values["metrics_allow"] = _networks(env, "METRICS_ALLOW", LOOPBACK)
     values["post_chat_survey"] = _flag(env, "POST_CHAT_SURVEY")
     values["tls_verify"] = _flag(env, "SP_TLS_VERIFY", default=True)
     ca_bundle = (env.get("SP_CA_BUNDLE") or "").strip() or None

@@ -100,6 +100,8 @@ class _Body:
     def _read(self, size: int) -> bytes:
         try:
             chunk = self._stream.read(size)
+        except UploadError:  # already said what went wrong (webchat.upload_deadline: too slow)
+            raise
         except Exception as error:  # noqa: BLE001 - any failure of the browser's body is its own
             raise UploadError(400, "truncated", "The upload broke off before its end.") from error
         if not chunk:

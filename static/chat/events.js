@@ -3,7 +3,7 @@
  * Handlers get (event, own, live): `own` for the visitor's own echoed messages and files,
  * `live` false while a transcript is redrawn or replayed.
  */
-import { messageText, withToken } from './util.js';
+import { messageText } from './util.js';
 import { t } from './i18n.js';
 
 /** @param {import('./controller.js').App} app */
@@ -21,7 +21,7 @@ export function eventHandlers(app) {
     chat_session_status: (ev) => onStatus(app, ev),
     chat_session_party_joined: (ev) => {
       const name = ev.display_name || [ev.first_name, ev.last_name].filter(Boolean).join(' ') || t('chat.agent');
-      const avatar = ev.type === 'internal' ? withToken(`/api/photos/${encodeURIComponent(ev.party_id)}`) : null;
+      const avatar = ev.type === 'internal' ? `/api/photos/${encodeURIComponent(ev.party_id)}` : null; // a path: see linkTo
       const party = { name, avatar };
       app.parties.set(ev.party_id, party);
       if (ev.type === 'internal' || !app.agent) app.showAgent(party);

@@ -2,10 +2,16 @@
  * The transcript (role=log): message bubbles, files, system lines and cards (forms), plus the
  * typing line. Keeps a plain-text copy of every line for the transcript download.
  */
-import { appendLinkified, clock, el, link, timeElement, withToken } from './util.js';
+import { appendLinkified, clock, el, httpHref, link, linkTo, timeElement } from './util.js';
 import { list, t } from './i18n.js';
 
 /** @typedef {{id?: string|null, own: boolean, name: string, avatar?: string|null, time?: Date|null, pending?: boolean}} BubbleOptions */
+
+/** A latitude or longitude (a number or a numeric string) within ±bound, else null. */
+function coordinate(value, bound) {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() ? Number(value) : NaN;
+  return Number.isFinite(n) && Math.abs(n) <= bound ? n : null;
+}
 
 export class Transcript {
   /** @param {HTMLElement} root @param {HTMLElement} typingLine */
@@ -54,27 +60,37 @@ export class Transcript {
   /** A shared file: a download link to /api/files/<file_id>, with a thumbnail for images. */
   file(opts, ev) {
     const name = ev.file_name || t('file.file');
-    const href = withToken(`/api/files/${encodeURIComponent(ev.file_id)}`);
+    const path = `/api/files/${encodeURIComponent(ev.file_id)}`;
     const box = el('div', 'wc-file');
     if (ev.file_type === 'image') {
-      const a = link(href, null, 'wc-thumb-link');
-      const img = Object.assign(el('img', 'wc-thumb'), { alt: name, src: href, loading: 'lazy' });
+      const a = link(path, null, 'wc-thumb-link');
+      const img = Object.assign(el('img', 'wc-thumb'), { alt: name, loading: 'lazy' });
       img.addEventListener('error', () => a.remove(), { once: true });
       img.addEventListener('load', () => this.scrollIfNear(), { once: true });
+      linkTo(a, 'href', path).catch(() => a.remove());
+      linkTo(img, 'src', path).catch(() => {});
       a.append(img);
       box.append(a);
     }
-    const dl = link(href, name, 'wc-file-link');
+    const dl = link(path, name, 'wc-file-link');
+    linkTo(dl, 'href', path).catch(() => {});
     dl.download = name;
     dl.setAttribute('aria-label', t('file.download', { name }));
     box.append(dl);
     return this.bubble(opts, box, `[${t('file.file')}: ${name}]`);
   }
 
-  /** A shared place, as a link to the map. */
+  /** A shared place: a link to its http(s) map, or to one made of its coordinates when it names
+   * none; a map URL of another scheme (javascript:, data:) is shown as text, never linked. */
   location(opts, ev) {
     const p = el('p', 'wc-text');
-    p.append(link(ev.url || `https://www.openstreetmap.org/?mlat=${ev.latitude}&mlon=${ev.longitude}`, t('location.shared')));
+    const [lat, lon] = [coordinate(ev.latitude, 90), coordinate(ev.longitude, 180)];
+    const place = lat !== null && lon !== null;
+    const label = t('location.shared');
+    const map = ev.url === undefined || ev.url === null || ev.url === ''
+      ? place && `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}`
+      : httpHref(ev.url);
+    p.append(map ? link(map, label) : el('span', 'wc-place', place ? `${label}: ${lat}, ${lon}` : label));
     return this.bubble(opts, p, `${t('location.shared')}: ${ev.latitude}, ${ev.longitude}`);
   }
 
@@ -94,8 +110,9 @@ export class Transcript {
   bubble({ id, own, name, avatar, time, pending }, content, plain) {
     const row = el('div', `wc-msg ${own ? 'wc-msg--own' : 'wc-msg--agent'}${pending ? ' wc-msg--pending' : ''}`);
     if (avatar) {
-      const img = Object.assign(el('img', 'wc-avatar'), { alt: '', src: avatar });
+      const img = Object.assign(el('img', 'wc-avatar'), { alt: '' });
       img.addEventListener('error', () => img.remove(), { once: true });
+      linkTo(img, 'src', avatar).catch(() => img.remove());
       row.append(img);
     }
     const body = el('div', 'wc-bubble');

@@ -24,9 +24,49 @@ function pickToken() {
 }
 export const TOKEN = pickToken();
 
-/** A same-origin URL carrying the token, for when the browser withholds our cookie. */
+/** The socket's URL carrying the token (a handshake has no headers of ours). */
 export function withToken(path) {
   return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(TOKEN)}`;
+}
+
+/**
+ * Links to chat files and agent photos never carry the token: the server mints each one its own
+ * credential for that one file, valid for minutes (GET <path>/link, token in the header). One
+ * per path, asked for again shortly before it expires. path → {url: Promise, until, value}.
+ */
+const minted = new Map();
+function fileLink(path) {
+  const known = minted.get(path);
+  if (known && (known.until === 0 || known.until > Date.now())) return known;
+  const entry = { until: 0, value: '' };
+  entry.url = fetch(`${path}/link`, { headers: { 'X-Webchat-Token': TOKEN }, cache: 'no-store' })
+    .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`link: ${r.status}`))))
+    .then((body) => {
+      entry.until = Date.now() + Math.max(body.expires_in - 30, body.expires_in / 2) * 1000;
+      entry.value = body.url;
+      return body.url;
+    });
+  entry.url.catch(() => minted.delete(path));
+  minted.set(path, entry);
+  return entry;
+}
+
+/**
+ * Points `node[attr]` ('href' or 'src') at a fresh link to `path`; a link clicked after its
+ * credential expired is renewed first, then followed. Rejects when no link can be had.
+ * @param {HTMLElement} node @param {'href'|'src'} attr @param {string} path @returns {Promise<string>}
+ */
+export function linkTo(node, attr, path) {
+  const point = () => fileLink(path).url.then((url) => { node[attr] = url; return url; });
+  if (attr === 'href') {
+    node.addEventListener('click', (e) => {
+      const known = minted.get(path);
+      if (known && known.until > Date.now() && node.getAttribute('href') === known.value) return;
+      e.preventDefault();
+      point().then(() => node.click(), () => {});
+    });
+  }
+  return point();
 }
 
 /**
@@ -81,17 +121,30 @@ export function appendLinkified(parent, text) {
   for (const match of text.matchAll(URL_RE)) {
     let url = match[0].replace(/[.,;:!?'"]+$/, '');
     if (url.endsWith(')') && !url.includes('(')) url = url.replace(/[).,;:!?'"]+$/, '');
-    let href = null;
-    try { href = new URL(url); } catch { /* not a URL after all: stays text */ }
-    if (!href || (href.protocol !== 'http:' && href.protocol !== 'https:')) continue;
-    parent.append(text.slice(last, match.index), link(href.href, url));
+    const href = httpHref(url);
+    if (!href) continue; // not an http(s) URL after all: stays text
+    parent.append(text.slice(last, match.index), link(href, url));
     last = match.index + url.length;
   }
   parent.append(text.slice(last));
 }
 
-/** A link that opens in a new tab and tells the target nothing about us. */
+/**
+ * `url` as an absolute http(s) URL (a path is taken relative to `base`), or null: no other
+ * scheme (javascript:, data:, vbscript:) may become a link.
+ * @param {*} url @param {string} [base]
+ */
+export function httpHref(url, base) {
+  if (typeof url !== 'string' || !url) return null;
+  let parsed;
+  try { parsed = new URL(url, base); } catch { return null; }
+  return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.href : null;
+}
+
+/** A link that opens in a new tab and tells the target nothing about us; a target that is not
+ * http(s) gets plain text instead. */
 export function link(href, text, className = 'wc-link') {
+  if (!httpHref(href, document.baseURI)) return el('span', null, text);
   const a = el('a', className, text);
   Object.assign(a, { href, rel: 'noopener noreferrer', target: '_blank' });
   return a;

@@ -3,7 +3,7 @@
  * where the focus goes in it, chat availability (which picks the view without a chat), and the
  * header (status line, agent's photo). Methods of App (controller.js), mixed into it.
  */
-import { download, fetchJSON } from './util.js';
+import { download, fetchJSON, linkTo } from './util.js';
 import { t } from './i18n.js';
 
 const AVAILABILITY_POLL_MS = 15000;
@@ -81,7 +81,7 @@ export const viewMethods = {
     if (party && party.avatar) {
       photo.onload = () => show(this.agent === party);
       photo.onerror = () => show(false);
-      photo.src = party.avatar;
+      linkTo(photo, 'src', party.avatar).catch(() => show(false));
     }
     this.renderStatus();
   },

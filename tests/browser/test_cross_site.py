@@ -4,6 +4,7 @@ survive a reload of the host page through the page's stored token."""
 
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -21,7 +22,10 @@ def framed_server(sim_server):
     host = HTTPServer(("127.0.0.1", 0), _HostPage)
     threading.Thread(target=host.serve_forever, daemon=True).start()
     shop = f"http://localhost:{host.server_address[1]}"
-    process = ServerProcess(sim_server.base_url, {"ALLOWED_ORIGINS": shop})
+    # File links live 2 s here, so that a click on an expired one is seen to renew it.
+    process = ServerProcess(
+        sim_server.base_url, {"ALLOWED_ORIGINS": shop, "FILE_LINK_MAX_AGE": "2"}
+    )
     _HostPage.html = host_page(process.url).encode()
     yield process, shop
     process.stop()
@@ -71,3 +75,38 @@ def test_chat_survives_reload_without_cookies_in_the_frame(context, framed_serve
     ]
     assert posted == ["sent from a cross-site frame", "and after the reload"]
     widget.shot("cross-site-after-reload")
+
+
+def test_files_download_in_a_cookieless_frame_by_links_renewed_on_click(
+    context, framed_server, sim
+):
+    server, shop = framed_server
+    page = context.new_page()
+    page.goto(shop + "/")
+    widget = Widget(page)
+    widget.open()
+    widget.start("Flo")
+    widget.hand_file("attach", "notes.txt", "text/plain", b"cross-site notes\n")
+    link = widget.chat.locator(".wc-msg--own .wc-file").get_by_role(
+        "link", name="Download notes.txt"
+    )
+    expect(link).to_have_attribute("href", re.compile(r"\?key="))
+    first = link.get_attribute("href")
+    with page.expect_download() as saved:
+        link.click()
+    with open(saved.value.path(), "rb") as handle:
+        assert handle.read() == b"cross-site notes\n"
+    # Once the link's credential has expired (the server's clock: asked until it refuses),
+    # a click asks for a new link first, and the file still comes.
+    tick = threading.Event()
+    for _ in range(50):
+        if page.request.get(server.url + first).status == 403:
+            break
+        tick.wait(0.2)
+    assert page.request.get(server.url + first).status == 403
+    with page.expect_download() as again:
+        link.click()
+    with open(again.value.path(), "rb") as handle:
+        assert handle.read() == b"cross-site notes\n"
+    assert link.get_attribute("href") != first
+    widget.shot("cross-site-file-link")

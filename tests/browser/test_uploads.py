@@ -5,6 +5,7 @@ browser (too large, a type we do not send)."""
 from __future__ import annotations
 
 import contextlib
+import re
 
 from playwright.sync_api import Error, expect
 
@@ -54,6 +55,25 @@ def test_dropped_and_pasted_files_are_sent_and_shown_once(context, server, sim):
     expect(widget.log).to_contain_text('I received "pasted.png"')
     expect(_sent_file(widget, "dropped.png")).to_have_count(1)
     expect(_sent_file(widget, "pasted.png")).to_have_count(1)
+    _downloads_by_its_own_link(page, widget, "pasted.png", TINY_PNG)
+    widget.shot("uploads-file-messages")
+
+
+def _downloads_by_its_own_link(page, widget: Widget, name: str, body: bytes) -> None:
+    """The file's link and thumbnail carry a credential of their own, never the page's token;
+    the thumbnail shows and a click on the link saves the file."""
+    token = widget.chat.locator("#wc-app").get_attribute("data-token")
+    link = _sent_file(widget, name)
+    expect(link).to_have_attribute("href", re.compile(r"^/api/files/[^?]+\?key="))
+    thumb = widget.chat.locator(".wc-msg--own .wc-thumb").last
+    expect(thumb).to_have_attribute("src", re.compile(r"\?key="))
+    assert thumb.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
+    assert token not in link.get_attribute("href") + thumb.get_attribute("src")
+    with page.expect_download() as saved:
+        link.click()
+    assert saved.value.suggested_filename == name
+    with open(saved.value.path(), "rb") as handle:
+        assert handle.read() == body
 
 
 def test_upload_progress_and_cancel(context, server, sim):
@@ -105,7 +125,8 @@ def test_too_large_or_disallowed_files_are_refused_before_any_upload(context, se
     page = context.new_page()
     widget = Widget(page)
     uploads = []
-    page.on("request", lambda r: uploads.append(r) if "/api/files" in r.url else None)
+    # Uploads only: not the links and downloads of the files shown.
+    page.on("request", lambda r: uploads.append(r) if r.url.endswith("/api/files") else None)
     page.goto(server.url + "/")
     widget.open()
     widget.start("Refused")

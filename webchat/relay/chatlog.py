@@ -14,20 +14,28 @@ from typing import Any
 
 from ..servicepattern import ServicePatternClient, UpstreamError
 from ..store import Store, StoreError
-from .errors import ChatEnded, NoChat
+from .errors import ChatEnded, ChatTooLong, NoChat
 from .events import event_key, is_terminal, log_key, sort_history
 from .identities import Identities
 
 log = logging.getLogger(__name__)
 
 ENDED_LOG_TTL = 3600.0
+MAX_EVENTS = 2000
 
 
 class ChatLog:
     """The chats' logs and pointers in the store, kept by the domain's rules."""
 
-    def __init__(self, store: Store, client: ServicePatternClient, identities: Identities) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: ServicePatternClient,
+        identities: Identities,
+        max_events: int = MAX_EVENTS,
+    ) -> None:
         self.store = store
+        self.max_events = max_events  # the visitor adds nothing more to a log this long
         self.client = client
         self.identities = identities
         self.on_logged: Callable[[int], Any] | None = None  # metrics: events numbered
@@ -41,6 +49,17 @@ class ChatLog:
         if chat.get("ended"):
             raise ChatEnded()
         return chat
+
+    def check_room(self, chat_id: str) -> None:
+        """ChatTooLong when the log is full: the visitor may not add to it any more.
+
+        The cap holds back only what the visitor adds (messages, files), the one party that can
+        grow a log without end; the agent's and the system's events are always logged, so a
+        chat is never cut off nor its transcript truncated. The log stays within the cap plus
+        what an agent writes.
+        """
+        if self.store.last_seq(chat_id) >= self.max_events:
+            raise ChatTooLong()
 
     def record(
         self, visitor_id: str, chat_id: str, events: list[dict[str, Any]], strict: bool = False

@@ -35,6 +35,18 @@ class ChatEnded(ChatError):
         super().__init__(message)
 
 
+class ChatTooLong(ChatError):
+    """The chat's log is full: it takes no more of the visitor's messages or files (ending the
+    chat, typing and the agent's events still go through)."""
+
+    code = "chat_too_long"
+
+    def __init__(
+        self, message: str = "This chat is too long to continue. Please start a new one."
+    ) -> None:
+        super().__init__(message)
+
+
 class SendPending(ChatError):
     """Another attempt at this send is still under way: resend the same id a little later.
 

@@ -44,6 +44,7 @@ class Files:
     ) -> dict[str, str]:
         """Upload a file (streamed) and share it in the visitor's chat, logged for all tabs."""
         chat_id = self.chatlog.live(visitor_id)["chat_id"]
+        self.chatlog.check_room(chat_id)
         who = self.identities.load(visitor_id, user_agent)
         try:
             result = self.client.upload_file(who, data, size, filename, content_type)

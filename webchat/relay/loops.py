@@ -3,7 +3,8 @@
 A loop holds its chat's lease in the store while it polls; a keeper renews the leases of the
 loops sitting in long polls, so another process takes a chat over only when this one stops
 renewing (it died or shut down). A loop that ends gives its lease back and says so, so a
-standby loop elsewhere takes the chat at once.
+standby loop elsewhere takes the chat at once. A loop whose visitor has had no socket here for
+`idle_poll` seconds retires (webchat.relay.poller).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class PollLoops:
         retry: RetryPolicy,
         holder: str,
         lease_ttl: float,
+        idle_poll: float = 120.0,
     ) -> None:
         self.ctx = PollContext(
             store,
@@ -45,6 +47,8 @@ class PollLoops:
             lease_ttl,
             standby_interval=min(lease_ttl / 4, 2.0),
             done=self._done,
+            idle_poll=idle_poll,
+            retire=self._retire,
         )
         self._pollers: dict[str, Poller] = {}
         self._lock = threading.Lock()
@@ -82,6 +86,19 @@ class PollLoops:
                 except Exception:  # the store is down: the loop itself will notice
                     log.warning("lease renewal of chat %s failed", poller.chat_id)
 
+    def _retire(self, poller: Poller) -> bool:
+        """An idle loop asks to stop: yes, unless a socket of its visitor opened here meanwhile.
+
+        Decided under the lock that `ensure` takes: a hello either finds the loop still running
+        (a socket is open, so it does not retire) or finds it gone and starts a new one.
+        """
+        with self._lock:
+            if self.ctx.store.has_listeners(poller.visitor_id):
+                return False
+            if self._pollers.get(poller.chat_id) is poller:
+                del self._pollers[poller.chat_id]
+            return True
+
     def _done(self, poller: Poller) -> None:
         """A loop ended: forget it, and give its lease back."""
         with self._lock:
@@ -97,13 +114,17 @@ class PollLoops:
             except StoreError:
                 log.warning("lease of chat %s not released; it will expire", poller.chat_id)
             poller.holding = False
+            self.wake(poller.chat_id)  # a loop started here meanwhile takes over now
 
-    def wake(self, chat_id: str) -> None:
-        """A lease was given back: a standby loop for the chat tries to take it now."""
+    def wake(self, chat_id: str) -> bool:
+        """A lease was given back: a standby loop for the chat tries to take it now.
+
+        False when no loop for the chat runs here."""
         with self._lock:
             poller = self._pollers.get(chat_id)
         if poller is not None:
             poller.wake.set()
+        return poller is not None
 
     def polling(self) -> list[str]:
         """Chat ids polled by this process now."""

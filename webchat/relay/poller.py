@@ -7,12 +7,21 @@ standby, and takes the lease over when the holder dies (its lease expires); it t
 the log with Get Chat History, so events the dead holder had polled but not yet logged are not
 lost. Failures are retried with backoff and announced to the visitor's sockets; nothing is lost,
 because ServicePattern keeps undelivered events until a poll succeeds.
+
+Like ServicePattern's own client, which polls only while a page is open, a loop stops once no
+socket of the visitor has been open in this process for `idle_poll` seconds. It gives its lease
+back and says so: a process where a tab of the visitor is still open takes the chat over at
+once (its standby loop, or a new one its sockets start), so a chat is polled as long as any
+process has a tab. When the visitor comes back, their hello starts a loop that first reconciles
+the log with Get Chat History, then polls what ServicePattern kept meanwhile: nothing is lost,
+nothing logged twice.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +48,8 @@ class PollContext:
     lease_ttl: float
     standby_interval: float
     done: Callable[[Poller], None]  # a loop ended: forget it and give its lease back
+    idle_poll: float  # seconds a chat is polled after the last socket here closed
+    retire: Callable[[Poller], bool]  # idle: stop, unless a socket came back meanwhile
 
 
 class Poller(threading.Thread):
@@ -53,6 +64,7 @@ class Poller(threading.Thread):
         self.wake = threading.Event()  # set when the holder gave the lease back
         self.holding = False
         self._reconcile = reconcile
+        self._listened = time.monotonic()  # when a socket of the visitor was last open here
 
     def run(self) -> None:
         visitor_var.set(self.visitor_id)
@@ -100,6 +112,16 @@ class Poller(threading.Thread):
             self.wake.clear()
         return False
 
+    def _idle(self) -> bool:
+        """True when no socket of the visitor has been open here for `idle_poll` seconds and
+        the loops agree to let this one go (none came back in the meantime)."""
+        ctx = self.ctx
+        now = time.monotonic()
+        if ctx.store.has_listeners(self.visitor_id):
+            self._listened = now
+            return False
+        return now - self._listened >= ctx.idle_poll and ctx.retire(self)
+
     def _poll(self) -> None:
         ctx, chat_id = self.ctx, self.chat_id
         chatlog = ctx.chatlog
@@ -124,6 +146,9 @@ class Poller(threading.Thread):
                     if ended:
                         return
                     continue
+                if self._idle():
+                    log.info("no tab of chat %s open for a while; polling stops", chat_id)
+                    return
                 if not ctx.store.acquire_lease(chat_id, ctx.holder, ctx.lease_ttl):
                     log.warning("lease of chat %s lost; this loop stops", chat_id)
                     return

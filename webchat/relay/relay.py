@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..servicepattern import ChatInfo, ServicePatternClient, UpstreamError
-from ..store import Store
+from ..store import Store, StoreError
 from .backoff import RetryPolicy
-from .chatlog import ChatLog
+from .chatlog import MAX_EVENTS, ChatLog
 from .files import Files
 from .identities import Identities
 from .loops import PollLoops
@@ -53,6 +53,8 @@ class Relay:
         retry_cap: float = 15.0,
         lease_ttl: float = 10.0,
         claim_ttl: float | None = None,
+        idle_poll: float = 120.0,
+        log_max_events: int = MAX_EVENTS,
     ) -> None:
         self.store = store
         self.client = client
@@ -60,12 +62,19 @@ class Relay:
         self.availability = Cached(client.check_availability, availability_ttl, "notAvailable")
         self.parameters = Cached(client.expected_parameters, parameters_ttl, [])
         self.identities = Identities(store)
-        self.chatlog = ChatLog(store, client, self.identities)
+        self.chatlog = ChatLog(store, client, self.identities, log_max_events)
         self.sender = Sender(store, client, self.identities, self.chatlog, self.retry, claim_ttl)
         self.chatlog.on_ended = self.sender.forget
         self.files = Files(store, client, self.identities, self.chatlog, self.sender)
         self.loops = PollLoops(
-            store, client, self.identities, self.chatlog, self.retry, uuid.uuid4().hex, lease_ttl
+            store,
+            client,
+            self.identities,
+            self.chatlog,
+            self.retry,
+            uuid.uuid4().hex,
+            lease_ttl,
+            idle_poll,
         )
 
     @property
@@ -88,11 +97,14 @@ class Relay:
             changes = {"user_agent": user_agent}
             chat = self.store.update_chat(visitor_id, chat["chat_id"], changes) or chat
         if chat and not chat.get("ended"):
-            if self.store.last_seq(chat["chat_id"]) == 0:
+            rebuilt = self.store.last_seq(chat["chat_id"]) == 0
+            if rebuilt:
                 self.chatlog.reconcile(visitor_id, chat["chat_id"])
                 chat = self.store.get_chat(visitor_id) or chat
             if not chat.get("ended"):
-                self.loops.ensure(visitor_id, chat["chat_id"])
+                # A loop started now (its chat went unpolled while no tab was open, or this
+                # process is new) first catches up from history on what it may have missed.
+                self.loops.ensure(visitor_id, chat["chat_id"], reconcile=not rebuilt)
         return chat
 
     def _find_active(self, visitor_id: str, user_agent: str | None) -> dict[str, Any] | None:
@@ -151,8 +163,21 @@ class Relay:
     # -- poll loops ------------------------------------------------------------------------
 
     def wake(self, chat_id: str) -> None:
-        """A lease was given back: a standby loop for the chat here tries to take it now."""
-        self.loops.wake(chat_id)
+        """A lease was given back: a standby loop for the chat here tries to take it now, or,
+        with none here but a socket of its visitor open, a new loop takes the chat over (its
+        holder stopped because no tab of its own was open)."""
+        if self.loops.wake(chat_id):
+            return
+        try:
+            visitor_id = self.store.chat_owner(chat_id)
+            if visitor_id is None or not self.store.has_listeners(visitor_id):
+                return
+            chat = self.store.get_chat(visitor_id)
+        except StoreError as error:
+            log.warning("could not take over chat %s: %s", chat_id, error)
+            return
+        if chat and chat.get("chat_id") == chat_id and not chat.get("ended"):
+            self.loops.ensure(visitor_id, chat_id, reconcile=True)
 
     def polling(self) -> list[str]:
         """Chat ids polled by this process now."""

@@ -28,7 +28,7 @@ from ..store import Store
 from ..store.base import SendClaim
 from .backoff import RetryPolicy
 from .chatlog import ChatLog
-from .errors import ChatEnded, SendPending, Unconfirmed
+from .errors import ChatEnded, ChatTooLong, SendPending, Unconfirmed
 from .events import event_key, own_message, sort_history
 from .identities import Identities
 
@@ -116,6 +116,12 @@ class Sender:
             claim = self._claim(chat_id, send_id, holder)
             if claim == "sent":
                 return
+            if claim == "new" and outbound["event"] == "chat_session_message":
+                try:  # a resend of a try that may have landed is looked up, never refused
+                    chatlog.check_room(chat_id)
+                except ChatTooLong:
+                    store.release_send(chat_id, send_id, holder, forget=True)
+                    raise
             attempt = Attempt(may_have_arrived=claim == "retry")
 
             def renew() -> None:

@@ -8,16 +8,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    after_this_request,
+    current_app,
+    request,
+    stream_with_context,
+)
 
 from ..limits import limiter
 from ..relay import ChatError, Relay
 from ..servicepattern import Streamed, UpstreamError
+from ..upload_deadline import BodyDeadline
 from ..upload_stream import UploadError, drain, open_file_part
-from ..visitor import bound_visitor, current_visitor
+from ..visitor import bound_visitor, current_visitor, link_visitor
 from .errors import api_error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -136,11 +144,25 @@ def _body_stream() -> BinaryIO:
     Where the server ends its input at the Content-Length itself (`wsgi.input_terminated`, as
     gunicorn does), that input is read directly: werkzeug's `LimitedStream` over it would only
     count the bytes again and copy each read once more. Elsewhere, `request.stream`.
+    Either is read under UPLOAD_BODY_TIMEOUT and UPLOAD_IDLE_TIMEOUT (408 past them).
     """
     stream = request.stream
     if request.environ.get("wsgi.input_terminated") and request.content_length is not None:
-        return request.environ["wsgi.input"]
-    return stream
+        stream = request.environ["wsgi.input"]
+    settings = current_app.config["WEBCHAT_SETTINGS"]
+    body = BodyDeadline(
+        stream,
+        request.environ.get("gunicorn.socket"),
+        settings.upload_body_timeout,
+        settings.upload_idle_timeout,
+    )
+
+    @after_this_request
+    def finish(response: Response) -> Response:
+        body.finish()
+        return response
+
+    return cast(BinaryIO, body)
 
 
 def _stream(upstream: Streamed) -> Iterator[bytes]:
@@ -158,14 +180,20 @@ def download(file_id: str) -> Response:
     """A file of the visitor's current chat, streamed; never rendered as a page of ours."""
     if not ID.match(file_id):
         return api_error(404, "not_found", "No such file in your chat.")
+    visitor_id = link_visitor(request, current_app, "file", file_id)
+    if visitor_id is None:  # only the file's own link (or the page's token in the header)
+        return api_error(403, "forbidden_token", "Reload the chat page to continue.")
     try:
         upstream, event = _relay().files.open_file(
-            current_visitor(token_in_query=True), file_id, request.headers.get("User-Agent")
+            visitor_id, file_id, request.headers.get("User-Agent")
         )
     except LookupError:
         return api_error(404, "not_found", "No such file in your chat.")
     except UpstreamError as error:
         return _upstream_failed(error)
+    if not upstream.decodable:  # bytes still in a coding we cannot undo are not the file
+        upstream.close()
+        return api_error(502, "upstream", "The contact center is not answering. Please try again.")
     mime = (upstream.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     inline = mime in INLINE_TYPES
     name = clean_filename(event.get("file_name") or file_id)
@@ -174,8 +202,8 @@ def download(file_id: str) -> Response:
     response.headers["Content-Disposition"] = content_disposition(
         "inline" if inline else "attachment", name
     )
-    if upstream.headers.get("Content-Length", "").isdigit():
-        response.headers["Content-Length"] = upstream.headers["Content-Length"]
+    if upstream.length is not None:  # none when decoded: the upstream length counts gzip bytes
+        response.headers["Content-Length"] = str(upstream.length)
     _private(response)
     return response
 
@@ -185,16 +213,19 @@ def photo(party_id: str) -> Response:
     """An agent's photo from the visitor's current chat."""
     if not ID.match(party_id):
         return api_error(404, "not_found", "No such agent in your chat.")
+    visitor_id = link_visitor(request, current_app, "photo", party_id)
+    if visitor_id is None:
+        return api_error(403, "forbidden_token", "Reload the chat page to continue.")
     try:
         upstream = _relay().files.open_photo(
-            current_visitor(token_in_query=True), party_id, request.headers.get("User-Agent")
+            visitor_id, party_id, request.headers.get("User-Agent")
         )
     except LookupError:
         return api_error(404, "not_found", "No such agent in your chat.")
     except UpstreamError as error:
         return _upstream_failed(error)
     mime = (upstream.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    if mime not in INLINE_TYPES:
+    if mime not in INLINE_TYPES or not upstream.decodable:
         upstream.close()
         return api_error(404, "not_found", "No photo for this agent.")
     response = Response(stream_with_context(_stream(upstream)), status=200, mimetype=mime)

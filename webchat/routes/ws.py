@@ -1,7 +1,9 @@
 """The `/ws` chat channel, and the Origin check that must run before its handshake.
 
 flask-sock completes the WebSocket handshake before the view runs, so a foreign Origin is
-refused in `before_request`, while a 403 is still an ordinary HTTP answer.
+refused in `before_request`, while a 403 is still an ordinary HTTP answer. So is a socket
+over the caps per visitor or per address (429 `too_many_sockets`): its slot is counted there
+and given back when the request ends, however it ends.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 from flask import Flask, current_app, g, request
 from flask_sock import Sock
 
-from ..limits import FrameLimiter
-from ..sockets import SocketSession
+from ..limits import FrameLimiter, StartLimiter
+from ..sockets import SocketCaps, SocketSession, rawsocket
 from ..visitor import bound_visitor
 from .errors import api_error
 
@@ -31,11 +33,22 @@ def check_socket():  # type: ignore[no-untyped-def]
     origin = (request.headers.get("Origin") or "").rstrip("/").lower()
     if origin not in allowed_origins(current_app):
         return api_error(403, "forbidden_origin", "This site may not open the chat.")
-    visitor_id = bound_visitor(request, current_app)
+    visitor_id = bound_visitor(request, current_app, query=True)
     if visitor_id is None:
         return api_error(403, "forbidden_token", "Reload the chat page to continue.")
+    slot = current_app.extensions["webchat.socket_caps"].acquire(visitor_id, request.remote_addr)
+    if slot is None:
+        return api_error(429, "too_many_sockets", "Too many chat windows are open. Close some.")
     g.socket_visitor = visitor_id
+    g.socket_slot = slot
     return None
+
+
+def release_socket(error: BaseException | None = None) -> None:
+    """teardown_request: the socket's slot goes back when its request ends, however it ends."""
+    slot = g.pop("socket_slot", None)
+    if slot is not None:
+        slot.release()
 
 
 @sock.route("/ws", endpoint="chat_socket")
@@ -54,6 +67,10 @@ def chat_socket(ws) -> None:  # type: ignore[no-untyped-def]
             request.headers.get("User-Agent"),
             current_app.extensions["webchat.frame_limiter"],
             queue_limit=settings.ws_send_queue,
+            send_timeout=settings.ws_send_timeout,
+            hello_timeout=settings.ws_hello_timeout,
+            starts=current_app.extensions["webchat.start_limiter"],
+            address=request.remote_addr,
         ).serve()
     finally:
         registry.discard(ws)
@@ -67,10 +84,18 @@ def init_app(app: Flask) -> None:
         {
             "ping_interval": settings.ws_ping_interval,
             "max_message_size": settings.ws_max_frame_bytes,
+            "thread_class": rawsocket.reader_threads(settings.ws_send_timeout),
         },
     )
     app.before_request(check_socket)
+    app.teardown_request(release_socket)
+    app.extensions["webchat.socket_caps"] = SocketCaps(
+        settings.ws_max_per_visitor, settings.ws_max_per_address
+    )
     app.extensions["webchat.frame_limiter"] = FrameLimiter(
         settings.store_url, settings.frames_per_minute
+    )
+    app.extensions["webchat.start_limiter"] = StartLimiter(
+        settings.store_url, settings.chat_starts_per_hour, settings.chat_starts_per_address_per_hour
     )
     sock.init_app(app)

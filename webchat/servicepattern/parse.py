@@ -12,6 +12,7 @@ import json
 import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import UpstreamError
 
@@ -128,11 +129,27 @@ def parse_chat_info(body: dict[str, Any], status: int) -> ChatInfo:
     )
 
 
+def is_http_url(value: Any) -> bool:
+    """Whether `value` is an absolute http(s) URL: the only kind a chat may show as a link.
+
+    urlsplit drops the tabs, newlines and leading blanks a browser ignores too, so
+    " java\tscript:" is seen as the javascript: it is.
+    """
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def normalize_event(raw: Any) -> dict[str, Any] | None:
     """One server event with stable types, or None when it is not an event at all.
 
     Unknown event types pass through (the widget ignores what it does not know); known fields
-    get one shape: `timestamp` a string of seconds, `ewt` whole seconds, ids as strings.
+    get one shape: `timestamp` a string of seconds, `ewt` whole seconds, ids as strings, and a
+    `url` that is not http(s) (javascript:, data:) is dropped before it can become a link.
     """
     if not isinstance(raw, dict) or not isinstance(raw.get("event"), str) or not raw["event"]:
         return None
@@ -149,6 +166,8 @@ def normalize_event(raw: Any) -> dict[str, Any] | None:
         value = event.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             event[key] = str(value)
+    if "url" in event and not is_http_url(event["url"]):
+        del event["url"]
     # S5 saw `session_id` where `party_id` belongs on files (an old server bug).
     if event["event"] == "chat_session_file" and "party_id" not in event and "session_id" in event:
         event["party_id"] = str(event["session_id"])

@@ -84,6 +84,24 @@ class Streamed:
         self.status = response.status
         self.headers = response.headers
 
+    @property
+    def codings(self) -> list[str]:
+        """The body's content codings (gzip, deflate …), `identity` left out."""
+        raw = (self.headers.get("Content-Encoding") or "").lower()
+        return [c for c in (part.strip() for part in raw.split(",")) if c and c != "identity"]
+
+    @property
+    def decodable(self) -> bool:
+        """Whether reading undoes every content coding: else the bytes read are still encoded."""
+        return all(c in urllib3.response.BaseHTTPResponse.CONTENT_DECODERS for c in self.codings)
+
+    @property
+    def length(self) -> int | None:
+        """How many bytes reading yields, when known. A Content-Length counts the encoded bytes
+        on the wire, so it is only the length of what is read when nothing is decoded."""
+        raw = self.headers.get("Content-Length") or ""
+        return int(raw) if raw.isdigit() and not self.codings else None
+
     def read1(self, size: int) -> bytes:
         """What has arrived, up to `size` bytes; b"" at the end. Cut short: UpstreamError."""
         try:

@@ -3,8 +3,18 @@
 It stands on the chat domain (webchat.relay) and the store; nothing below imports from here.
 """
 
+from . import rawsocket
+from .caps import SocketCaps
 from .frames import Frame, FrameError, parse_frame
 from .registry import SocketRegistry
 from .session import SocketSession
 
-__all__ = ["Frame", "FrameError", "SocketRegistry", "SocketSession", "parse_frame"]
+__all__ = [
+    "Frame",
+    "FrameError",
+    "SocketCaps",
+    "SocketRegistry",
+    "SocketSession",
+    "parse_frame",
+    "rawsocket",
+]

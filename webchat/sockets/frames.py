@@ -10,12 +10,16 @@ import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+
+from ..servicepattern.parse import is_http_url
 
 MAX_ID = 100
 MAX_PARAMS = 50
 MAX_PARAM_VALUE = 1000
 MAX_URL = 2048
+# The deepest valid frame nests three levels (send > event > data); this leaves room and stops
+# a frame of nested brackets before it costs more than a glance.
+MAX_DEPTH = 8
 
 
 class FrameError(ValueError):
@@ -67,11 +71,23 @@ def _coordinate(value: Any, name: str, bound: float) -> str:
     return f"{value:.6f}"
 
 
-def _http_url(value: Any, name: str) -> str | None:
-    url = _text(value, name, MAX_URL)
-    if url and urlsplit(url).scheme not in ("http", "https"):
+def _http_url(value: Any, name: str, *, required: bool = False) -> str | None:
+    """An absolute http(s) URL: the only kind an agent's desktop may show as a link."""
+    url = _text(value, name, MAX_URL, required=required)
+    if url and not is_http_url(url):
         raise FrameError("invalid_event", f"{name} must be an http(s) URL")
     return url
+
+
+def _too_deep(value: Any, depth: int = 1) -> bool:
+    """Whether `value` nests containers deeper than MAX_DEPTH (stops looking once it does)."""
+    if depth > MAX_DEPTH:
+        return isinstance(value, dict | list)
+    if isinstance(value, dict):
+        return any(_too_deep(item, depth + 1) for item in value.values())
+    if isinstance(value, list):
+        return any(_too_deep(item, depth + 1) for item in value)
+    return False
 
 
 def client_event(raw: Any, max_chars: int) -> dict[str, Any]:
@@ -104,7 +120,7 @@ def client_event(raw: Any, max_chars: int) -> dict[str, Any]:
             )
         return {"event": name, "form_request_id": request_id, "form_name": form_name, "data": clean}
     if name == "chat_session_navigation":
-        page = _text(raw.get("page"), "page", MAX_URL, required=True)
+        page = _http_url(raw.get("page"), "page", required=True)
         title = _text(raw.get("title", ""), "title", 500) or ""
         return {"event": name, "page": page, "title": title}
     if name == "chat_session_location":
@@ -128,6 +144,11 @@ def parse_frame(raw: str | bytes | None, max_chars: int) -> Frame:
         data = json.loads(raw)
     except ValueError:
         raise FrameError("invalid_json", "the frame is not valid JSON") from None
+    except RecursionError:  # the parser's own stack limit: only hostile frames get there
+        raise FrameError("invalid_json", "the frame nests too deeply") from None
+    # Counting brackets (in C) spares ordinary frames the walk: too few to nest too deeply.
+    if raw.count("[") + raw.count("{") > MAX_DEPTH and _too_deep(data):
+        raise FrameError("invalid_json", "the frame nests too deeply")
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise FrameError("invalid_frame", "a frame is a JSON object with a string `type`")
     kind = data["type"]

@@ -3,7 +3,12 @@
 simple-websocket writes each frame with one `socket.send` and ignores how much of it went out.
 Under gevent (non-blocking sockets), or a blocking socket whose send timeout expired, that loses
 the rest of a frame when the peer's window is full, and the tab reads garbage from then on.
-Every write here goes out whole or fails.
+Every write here goes out whole or fails, within the send timeout.
+
+simple-websocket 1.1.0 may also leave `receive()` waiting forever once its reader thread has
+ended (a frame over the size cap wakes the waiting reader before the socket is marked closed:
+docs/simple-websocket.md). Our reader threads wake it again as they end, and `frames` waits in
+bounded slices and checks the connection, so no socket outlives its connection.
 """
 
 from __future__ import annotations
@@ -11,7 +16,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
+
+NO_HELLO = 1008  # close code "policy violation": the socket said no hello in time
+RECHECK = 30.0  # at most this many seconds pass between checks that the connection lives
 
 
 class WholeFrames:
@@ -29,9 +40,13 @@ class WholeFrames:
 
 
 def harden(ws: Any, send_timeout: float) -> None:
-    """Whole-frame writes for `ws`, each allowed `send_timeout` seconds without progress
-    (SO_SNDTIMEO: a peer that takes no byte for that long is gone). Gevent's non-blocking
-    sockets ignore the timeout; their writes still go out whole."""
+    """Whole-frame writes for `ws`, each allowed `send_timeout` seconds: a peer that takes
+    nothing for that long is gone, and its writer (and reader) end.
+
+    SO_SNDTIMEO bounds each write of a blocking socket (gthread). Gevent's sockets never block
+    the process and ignore it; they honour their own timeout. That timeout also bounds reads,
+    so it is set only where the reader reads after its selector reported data (simple-websocket
+    does when it pings, `ping_interval`), never waiting in `recv` on a quiet browser."""
     sock = getattr(ws, "sock", None)
     if sock is None or isinstance(sock, WholeFrames):
         return
@@ -39,7 +54,49 @@ def harden(ws: Any, send_timeout: float) -> None:
     timeval = struct.pack("ll", seconds, int((send_timeout - seconds) * 1e6))
     with contextlib.suppress(AttributeError, OSError, TypeError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    if getattr(ws, "ping_interval", None):
+        with contextlib.suppress(AttributeError, OSError):
+            sock.settimeout(send_timeout)
     ws.sock = WholeFrames(sock)
+
+
+def reader_threads(send_timeout: float) -> Callable[..., threading.Thread]:
+    """simple-websocket's `thread_class`: hardens the socket before its reader starts, and
+    when the reader ends, however it ends, marks the socket closed and wakes `receive()`."""
+
+    def make(target: Callable[[], None]) -> threading.Thread:
+        ws = target.__self__  # type: ignore[attr-defined]  # the reader is a bound method
+        harden(ws, send_timeout)
+
+        def run() -> None:
+            try:
+                target()
+            finally:
+                ws.connected = False
+                ws.event.set()
+
+        return threading.Thread(target=run)  # gevent's, under the gevent worker
+
+    return make
+
+
+def frames(ws: Any, hello_timeout: float, greeted: Callable[[], bool]) -> Iterator[Any]:
+    """The socket's frames as they come, until it closes (ConnectionClosed from `receive`, or a
+    quiet wait after which the connection is found gone). A socket with no hello within
+    `hello_timeout` seconds of opening is closed with NO_HELLO."""
+    deadline = time.monotonic() + hello_timeout
+    while True:
+        wait = RECHECK if greeted() else deadline - time.monotonic()
+        if wait <= 0:
+            with contextlib.suppress(Exception):  # already closed by the browser
+                ws.close(reason=NO_HELLO, message="no hello")
+            abort(ws)
+            return
+        raw = ws.receive(timeout=min(wait, RECHECK))
+        if raw is not None:
+            yield raw
+        elif not getattr(ws, "connected", True):
+            return
 
 
 def abort(ws: Any) -> None:

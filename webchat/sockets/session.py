@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 BEHIND = 1013  # close code "try again later": this tab fell behind; resume with hello after=N
 QUEUE_LIMIT = 256  # messages a tab may fall behind before it is closed with BEHIND
 SEND_TIMEOUT = 60.0  # a peer that takes no byte for this long is gone: its socket is ended
+HELLO_TIMEOUT = 10.0  # a socket that says no hello for this long is closed (NO_HELLO)
 INTERNAL = "Something went wrong on our side. Please try again."
 
 
@@ -49,6 +50,12 @@ class FrameAllowance(Protocol):
     def allow(self, visitor_id: str) -> bool: ...
 
 
+class StartAllowance(Protocol):
+    """Rate limit of chat starts per visitor and address (webchat.limits.StartLimiter)."""
+
+    def allow(self, visitor_id: str, address: str | None) -> bool: ...
+
+
 class SocketSession:
     """Serves one socket of one visitor until it closes."""
 
@@ -62,6 +69,9 @@ class SocketSession:
         limiter: FrameAllowance | None = None,
         queue_limit: int = QUEUE_LIMIT,
         send_timeout: float = SEND_TIMEOUT,
+        hello_timeout: float = HELLO_TIMEOUT,
+        starts: StartAllowance | None = None,
+        address: str | None = None,
     ) -> None:
         self.ws = ws
         self.relay = relay
@@ -71,6 +81,10 @@ class SocketSession:
         self.limiter = limiter
         self.queue_limit = queue_limit
         self.send_timeout = send_timeout
+        self.hello_timeout = hello_timeout
+        self._greeted = False  # a hello came (it may have failed; the next one retries)
+        self.starts = starts
+        self.address = address  # the client's address, for the limit of chat starts
         self._outbox: Outbox | None = None  # made at hello; only its writers write from then on
         self._sending = False
         self._chat_id: str | None = None
@@ -85,8 +99,7 @@ class SocketSession:
         rawsocket.harden(self.ws, self.send_timeout)
         self.relay.store.subscribe(self.visitor_id, self.deliver)
         try:
-            while True:
-                raw = self.ws.receive()
+            for raw in rawsocket.frames(self.ws, self.hello_timeout, lambda: self._greeted):
                 self.handle(raw)
         finally:
             self.closed = True
@@ -127,10 +140,14 @@ class SocketSession:
         if frame.type == "ping":
             self._write({"type": "pong"})
         elif frame.type == "hello":
+            self._greeted = True
             chat = self.relay.current_chat(self.visitor_id, self.user_agent)  # may call upstream
             after = frame.after if chat and frame.chat_id in (None, chat["chat_id"]) else 0
             self._queue(("hello", chat, after))
         elif frame.type == "start":
+            if self.starts is not None and not self.starts.allow(self.visitor_id, self.address):
+                self._error("rate_limited", "Too many chats started. Please try later.", frame.id)
+                return
             self.relay.start_chat(
                 self.visitor_id, frame.parameters, frame.phone_number, frame.from_, self.user_agent
             )

@@ -85,6 +85,17 @@ class Store(ABC):
     def chat_owner(self, chat_id: str) -> str | None:
         """The visitor a chat belongs to, or None if unknown here."""
 
+    @abstractmethod
+    def token_epoch(self, visitor_id: str) -> int:
+        """The oldest epoch of the visitor's tokens still honoured: 0 until they are revoked."""
+
+    @abstractmethod
+    def revoke_tokens(self, visitor_id: str, ttl: float) -> int:
+        """Revoke every token of the visitor issued so far: raise its epoch above every earlier
+        one (and above any epoch forgotten since: a millisecond clock) and keep it `ttl`
+        seconds, the longest a token lives, after which every revoked token has expired anyway.
+        Returns the new epoch, the one new tokens carry."""
+
     # -- event log -----------------------------------------------------------------------
 
     @abstractmethod

@@ -44,6 +44,7 @@ class MemoryStore(Store):
         self._leases: dict[str, tuple[str, float]] = {}
         self._local = LocalListeners()
         self._chat_locks: dict[str, threading.Lock] = {}
+        self._epochs: dict[str, tuple[int, float]] = {}  # visitor -> (epoch, kept until)
 
     def _visitor(self, visitor_id: str) -> _Visitor:
         visitor = self._visitors.get(visitor_id)
@@ -85,6 +86,17 @@ class MemoryStore(Store):
                 return None
             visitor.chat = merged
             return dict(merged)
+
+    def token_epoch(self, visitor_id: str) -> int:
+        with self._lock:
+            epoch, until = self._epochs.get(visitor_id, (0, 0.0))
+            return epoch if until > time.monotonic() else 0
+
+    def revoke_tokens(self, visitor_id: str, ttl: float) -> int:
+        with self._lock:
+            epoch = max(self.token_epoch(visitor_id) + 1, time.time_ns() // 1_000_000)
+            self._epochs[visitor_id] = (epoch, time.monotonic() + ttl)
+            return epoch
 
     def chat_owner(self, chat_id: str) -> str | None:
         with self._lock:
@@ -144,6 +156,8 @@ class MemoryStore(Store):
             ]
             for visitor_id in idle:
                 del self._visitors[visitor_id]
+            for visitor_id in [v for v, (_, until) in self._epochs.items() if until < now]:
+                del self._epochs[visitor_id]
 
     def claim_send(self, chat_id: str, send_id: str, holder: str, ttl: float) -> SendClaim:
         now = time.monotonic()

@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import threading
+import time
 import uuid
 from collections import deque
 from typing import Any
@@ -100,8 +102,28 @@ return 1
 """
 
 
+# KEYS epoch key; ARGV now in ms, ttl s. Above every earlier epoch, and above any forgotten one.
+REVOKE = """
+local epoch = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%d', epoch), 'EX', ARGV[2])
+return epoch
+"""
+
+
 def _channel(visitor_id: str) -> str:
     return f"wc:ch:{visitor_id}"
+
+
+def compact_json(event: dict[str, Any]) -> str:
+    """An event as JSON with its text as UTF-8, not escaped: \\uXXXX costs 6 bytes per
+    character, three times a CJK character's UTF-8. Text holding a lone surrogate (valid in a
+    JSON frame, not in UTF-8) keeps the escaped form."""
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(event, separators=(",", ":"))
+    return text
 
 
 class RedisStore(Store):
@@ -121,6 +143,7 @@ class RedisStore(Store):
         self._claim_send = self._redis.register_script(CLAIM_SEND)
         self._complete_send = self._redis.register_script(COMPLETE_SEND)
         self._release_send = self._redis.register_script(RELEASE_SEND)
+        self._revoke = self._redis.register_script(REVOKE)
         # Only the listener thread touches the pub/sub connection and `_confirming`; sockets
         # change the listener counts, which queue the SUBSCRIBE/UNSUBSCRIBE it applies.
         self._local = LocalListeners(track=True)
@@ -184,6 +207,13 @@ class RedisStore(Store):
         key = f"wc:v:{visitor_id}:chat"
         return self._call(self._redis.transaction, write, key, value_from_callable=True)
 
+    def token_epoch(self, visitor_id: str) -> int:
+        return int(self._call(self._redis.get, f"wc:v:{visitor_id}:epoch") or 0)
+
+    def revoke_tokens(self, visitor_id: str, ttl: float) -> int:
+        args = [time.time_ns() // 1_000_000, max(1, math.ceil(ttl))]
+        return int(self._call(self._revoke, keys=[f"wc:v:{visitor_id}:epoch"], args=args))
+
     def chat_owner(self, chat_id: str) -> str | None:
         return self._call(self._redis.get, f"wc:c:{chat_id}:owner")
 
@@ -194,7 +224,7 @@ class RedisStore(Store):
     ) -> list[Entry]:
         args: list[Any] = [chat_id, CHAT_TTL]
         for event, key, only_new in zip(events, keys, unique, strict=True):
-            args += [json.dumps(event, separators=(",", ":")), key, "1" if only_new else "0"]
+            args += [compact_json(event), key, "1" if only_new else "0"]
         keys_ = [f"wc:c:{chat_id}:log", f"wc:c:{chat_id}:keys", f"wc:c:{chat_id}:owner"]
         added = self._call(self._append, keys=keys_, args=args)
         return [tuple(json.loads(item)) for item in added]  # type: ignore[misc]
