@@ -6,27 +6,33 @@ memory store lives in one process; with STORE_URL=redis:// run as many as the co
 Never the sync worker: it kills long-lived sockets at --timeout.
 """
 
-import os
+from types import FrameType
+from typing import Any
 
-bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-# gthread by default; WORKER_CLASS=gevent (pip install gevent packaging) holds more chats in
-# less memory per chat (README, Benchmarks).
-worker_class = os.environ.get("WORKER_CLASS", "gthread")
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-threads = int(os.environ.get("THREADS", "256"))
-# gthread serves at most worker_connections sockets (default 1000) whatever `threads` says;
-# under gevent it is the only bound.
-default_connections = threads + 64 if worker_class == "gthread" else 10000
-worker_connections = int(os.environ.get("WORKER_CONNECTIONS", default_connections))
+from webchat.settings import load_or_exit
+
+# Read and checked here, in the master, before any worker starts: a bad value stops gunicorn
+# with one line and a non-zero status, instead of each worker failing and being replaced.
+settings = load_or_exit()
+
+bind = settings.bind
+# gthread by default; WORKER_CLASS=gevent (pip install 'webchat-bff[gevent]') holds more chats
+# in less memory per chat (README, Benchmarks).
+worker_class = settings.worker_class
+workers = settings.workers
+threads = settings.threads
+worker_connections = settings.worker_connections
 timeout = 60
-graceful_timeout = 40  # > SP_POLL_TIMEOUT: the last poll finishes and its lease goes back
+# A stopping worker lets its held polls finish (SP_POLL_TIMEOUT) and gives their leases back.
+graceful_timeout = settings.graceful_timeout
 keepalive = 5
+loglevel = settings.log_level.lower()
 # X-Forwarded-* are trusted only through TRUSTED_PROXIES (werkzeug's ProxyFix in the app),
 # never implicitly because a request came from a local address.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
+forwarded_allow_ips = settings.forwarded_allow_ips
 
 
-def post_worker_init(worker):  # type: ignore[no-untyped-def]
+def post_worker_init(worker: Any) -> None:
     """On SIGTERM, before gunicorn's own graceful exit: hand the chats over and close every
     socket with 1012, so browsers reconnect at once to an instance that stays up."""
     import signal
@@ -35,7 +41,7 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
     gunicorn_handler = signal.getsignal(signal.SIGTERM)
     shutdown = getattr(worker.wsgi, "extensions", {}).get("webchat.shutdown")
 
-    def on_term(signum, frame):  # type: ignore[no-untyped-def]
+    def on_term(signum: int, frame: FrameType | None) -> None:
         if shutdown is not None:
             # Not in the signal handler itself: closing sockets takes locks.
             threading.Thread(target=shutdown, name="shutdown").start()

@@ -4,7 +4,7 @@ and the time from host page load to a visible launcher in Chromium (median of se
     .venv/bin/python bench/weight.py [--url http://127.0.0.1:8000] [--runs 7]
 
 Without --url it starts our app in demo mode under gunicorn (tests/harness.py). Writes
-bench/results/weight.json and prints a table. Budgets (issue 3): loader <= 3 KB gzipped,
+bench/results/weight.json and prints a table. Budgets: loader <= 3 KB gzipped,
 chat iframe (HTML, JS, CSS, default language) <= 30 KB gzipped.
 """
 

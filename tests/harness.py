@@ -229,6 +229,15 @@ class Visitor:
         self.tabs.append(tab)
         return tab
 
+    def tab_on(self, server: ServerProcess) -> Tab:
+        """A tab of this browser served by another instance (a load balancer's choice)."""
+        base = self.base
+        self.base = server.url
+        try:
+            return self.tab(origin=server.url)
+        finally:
+            self.base = base
+
     def start_chat(self, tab: Tab, **parameters: str) -> dict:
         """hello, start, and wait for the agent's greeting."""
         tab.hello()

@@ -176,19 +176,10 @@ def pair(sim_server, redis_url) -> Iterator[tuple[ServerProcess, ServerProcess]]
     second.stop()
 
 
-def _tab_on(visitor: Visitor, server: ServerProcess) -> Tab:
-    """A tab of the same browser served by another process (a load balancer's choice)."""
-    base = visitor.base
-    visitor.base = server.url
-    try:
-        return visitor.tab(origin=server.url)
-    finally:
-        visitor.base = base
-
 
 def _resend_on(visitor: Visitor, server: ServerProcess, chat_id: str, send_id: str) -> Tab:
     """The tab reconnects to `server` (hello from 0) and resends its unacknowledged send."""
-    tab = _tab_on(visitor, server)
+    tab = visitor.tab_on(server)
     tab.hello(chat_id=chat_id)
     since = _say(tab, send_id, "the message " + send_id)
     assert _answer(tab, send_id, since)["type"] == "ack"
@@ -199,7 +190,7 @@ def _check_every_tab(visitor: Visitor, servers: tuple, chat_id: str, send_id: st
     """Every open tab, and a fresh one on each process, shows the message exactly once."""
     fresh = []
     for server in servers:
-        tab = _tab_on(visitor, server)
+        tab = visitor.tab_on(server)
         tab.hello(chat_id=chat_id)
         fresh.append(tab)
     for tab in [t for t in visitor.tabs if t.ws.connected]:
@@ -215,7 +206,7 @@ def test_cut_before_the_post_then_resent_to_the_other_process(pair, sim):
     try:
         tab = visitor.tab()
         chat_id = visitor.start_chat(tab)["chat_id"]
-        watcher = _tab_on(visitor, a)
+        watcher = visitor.tab_on(a)
         watcher.hello(chat_id=chat_id)
         # Every try of a's is cut before the simulator reads it: a gives up.
         sim.drop_next(3, "unread", paths=f"/chats/{chat_id}/events", method="POST")
@@ -237,7 +228,7 @@ def test_cut_after_the_post_was_read_then_resent_to_the_other_process(pair, sim)
     try:
         tab = visitor.tab()
         chat_id = visitor.start_chat(tab)["chat_id"]
-        watcher = _tab_on(visitor, a)
+        watcher = visitor.tab_on(a)
         watcher.hello(chat_id=chat_id)
         # The simulator takes the post, then drops the connection unanswered; a cannot look
         # it up either (history fails), so it gives up, not knowing whether it landed.
@@ -282,7 +273,7 @@ def test_cut_after_the_answer_then_resent_to_the_other_process(pair, sim):
     try:
         tab = visitor.tab()
         chat_id = visitor.start_chat(tab)["chat_id"]
-        watcher = _tab_on(visitor, b)
+        watcher = visitor.tab_on(b)
         watcher.hello(chat_id=chat_id)
         # The tab goes before it reads its ack: a posted and logged the message.
         tab.say("the message s-after", "s-after")

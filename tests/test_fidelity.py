@@ -1,4 +1,4 @@
-"""Behaving as a browser talking to ServicePattern directly would (issue: fidelity)."""
+"""Behaving as a browser talking to ServicePattern directly would."""
 
 from __future__ import annotations
 

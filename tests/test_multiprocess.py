@@ -30,15 +30,6 @@ def pair(sim_server, redis_url):
     second.stop()
 
 
-def _tab_on(visitor: Visitor, server: ServerProcess):
-    """A tab of the same browser served by another instance (a load balancer's choice)."""
-    base = visitor.base
-    visitor.base = server.url
-    try:
-        return visitor.tab(origin=server.url)
-    finally:
-        visitor.base = base
-
 
 def test_tabs_on_two_instances_share_one_chat_and_survive_a_kill(pair, sim):
     a, b = pair
@@ -46,7 +37,7 @@ def test_tabs_on_two_instances_share_one_chat_and_survive_a_kill(pair, sim):
     try:
         tab_a = visitor.tab()
         chat = visitor.start_chat(tab_a, first_name="Kim")
-        tab_b = _tab_on(visitor, b)
+        tab_b = visitor.tab_on(b)
         assert tab_b.hello()["chat"]["chat_id"] == chat["chat_id"]
         sent = tab_a.say("typed on instance a")
         for tab in (tab_a, tab_b):
@@ -89,7 +80,7 @@ def test_tabs_on_two_instances_share_one_chat_and_survive_a_kill(pair, sim):
             assert msgs.count(text) == 1, (text, msgs)
         assert msgs.index("said after the crash") < msgs.index("and once more")
         # A fresh tab on the survivor replays the very same log.
-        fresh = _tab_on(visitor, b)
+        fresh = visitor.tab_on(b)
         fresh.hello()
         fresh.wait(lambda f: f["type"] == "event" and f["seq"] == tab_b.seqs()[-1])
         assert [(f["seq"], f["event"]) for f in fresh.events()][: len(tab_b.events())] == [
@@ -137,7 +128,7 @@ def test_sigterm_closes_sockets_with_1012_and_hands_the_chat_over(sim_server, re
     try:
         tab_a = visitor.tab()
         chat = visitor.start_chat(tab_a)
-        tab_b = _tab_on(visitor, b)
+        tab_b = visitor.tab_on(b)
         tab_b.hello()
         a.proc.send_signal(signal.SIGTERM)
         assert tab_a.close_code() == 1012
@@ -175,7 +166,7 @@ def test_server_restart_mid_chat_loses_nothing(sim_server, redis_url, sim):
         before.stop()
         sim.agent_say(chat["chat_id"], "while the server restarted")
         after = ServerProcess(sim_server.base_url, env)
-        back = _tab_on(visitor, after)
+        back = visitor.tab_on(after)
         state = back.hello(after=last, chat_id=chat["chat_id"])
         assert state["chat"]["chat_id"] == chat["chat_id"] and state["last_seq"] >= last
         back.wait(

@@ -1,4 +1,4 @@
-"""Tolerant parsing where the sources disagree (servicepattern-api.md §1.7, §2.1–2.7)."""
+"""Tolerant parsing where the sources disagree (docs/servicepattern-api.md: the calls, events)."""
 
 import pytest
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ssl
 import subprocess
 from dataclasses import dataclass
@@ -79,3 +81,18 @@ def make_certs(folder: Path) -> Certs:
         "ext.cnf",
     )
     return Certs(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+
+
+def spki_hash(cert: Path) -> str:
+    """Base64 SHA-256 of the certificate's public key, the form Chromium's
+    `--ignore-certificate-errors-spki-list` takes to trust that one key."""
+    public = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-pubkey", "-noout"], check=True, capture_output=True
+    ).stdout
+    der = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-outform", "der"],
+        input=public,
+        check=True,
+        capture_output=True,
+    ).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from flask_limiter import Limiter
@@ -19,12 +20,41 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from .store.sentinel import SCHEME as SENTINEL_SCHEME
+from .store.sentinel import parse_sentinel_url
 from .visitor import current_visitor
 
 
-def storage_uri(store_url: str) -> str:
-    """The limits storage matching the store: memory://, or the same Redis."""
-    return store_url if store_url.startswith(("redis://", "rediss://")) else "memory://"
+def storage_for(store_url: str) -> tuple[str, dict[str, Any]]:
+    """The limits storage matching the store, as a URI and its options: memory://, the same
+    Redis, or the same Redis primary found through the same sentinels."""
+    if store_url.startswith(("redis://", "rediss://")):
+        return store_url, {}
+    if not store_url.startswith(SENTINEL_SCHEME + "://"):
+        return "memory://", {}
+    # limits takes `redis+sentinel://host:port,host:port/service` (no db, every port given)
+    # and sends the primary's credentials to the sentinels too; ours go only where we say.
+    parsed = parse_sentinel_url(store_url)
+    hosts = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in parsed.sentinels)
+    timeouts = {"socket_timeout": 5, "socket_connect_timeout": 3}
+    options: dict[str, Any] = {
+        **timeouts,
+        **parsed.auth(),
+        "db": parsed.db,
+        "use_replicas": False,  # counts read from a lagging replica would let extra hits by
+        "sentinel_kwargs": {
+            **timeouts,
+            "username": None,
+            "password": None,
+            **parsed.sentinel_auth(),
+        },
+    }
+    return f"{SENTINEL_SCHEME}://{hosts}/{parsed.service}", options
+
+
+def _storage(store_url: str) -> Any:
+    uri, options = storage_for(store_url)
+    return storage_from_string(uri, **options)
 
 
 class FrameLimiter:
@@ -33,10 +63,10 @@ class FrameLimiter:
 
     def __init__(self, store_url: str, per_minute: int) -> None:
         self._local: LocalMovingWindow | None = None
-        if storage_uri(store_url) == "memory://":
+        if storage_for(store_url)[0] == "memory://":
             self._local = LocalMovingWindow(per_minute, 60.0)
             return
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri(store_url)))
+        self._limiter = MovingWindowRateLimiter(_storage(store_url))
         self._limit = parse(f"{per_minute}/minute")
 
     def allow(self, visitor_id: str) -> bool:
@@ -62,13 +92,13 @@ class StartLimiter:
 
     def __init__(self, store_url: str, per_visitor: int, per_address: int) -> None:
         self._local: tuple[LocalMovingWindow, LocalMovingWindow] | None = None
-        if storage_uri(store_url) == "memory://":
+        if storage_for(store_url)[0] == "memory://":
             self._local = (
                 LocalMovingWindow(per_visitor, self.WINDOW),
                 LocalMovingWindow(per_address, self.WINDOW),
             )
             return
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri(store_url)))
+        self._limiter = MovingWindowRateLimiter(_storage(store_url))
         self._visitor_limit = parse(f"{per_visitor}/hour")
         self._address_limit = parse(f"{per_address}/hour")
 
@@ -97,9 +127,9 @@ class LocalMovingWindow:
     """At most `limit` hits per key in any `window` seconds, exactly, in O(1) per hit.
 
     Not the `limits` library's memory storage: that one re-scans every key's events from a new
-    timer thread every 10 ms while hits arrive, which took two thirds of a core at 1,000 open
-    chats (bench/README.md). Here each key keeps the times of its last hits, at most `limit`,
-    and keys idle for a whole window are dropped once per window.
+    timer thread every 10 ms while hits arrive, a cost that grows with the open chats and came
+    to dominate the worker's CPU (bench/README.md). Here each key keeps the times of its last
+    hits, at most `limit`, and keys idle for a whole window are dropped once per window.
     """
 
     def __init__(
@@ -152,5 +182,7 @@ limiter = Limiter(
 
 def init_app(app: Flask, store_url: str) -> None:
     """flask-limiter for HTTP routes, keyed by visitor; routes declare their own limits."""
-    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(store_url))
+    uri, options = storage_for(store_url)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", uri)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
     limiter.init_app(app)

@@ -2,20 +2,40 @@
 
 A missing or malformed required value stops start-up with one line naming the variable,
 so an operator sees the mistake at deploy time, not on the first visitor's chat.
+This is the one module that reads the environment: gunicorn.conf.py, wsgi.py and the app
+take their values from a Settings (each value parsed by webchat.envparse).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import math
 import os
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from webchat.envparse import Network, SettingsError
+from webchat.envparse import allow_ips as _allow_ips
+from webchat.envparse import bind as _bind
+from webchat.envparse import choice as _choice
+from webchat.envparse import flag as _flag
+from webchat.envparse import networks as _networks
+from webchat.envparse import number as _number
+from webchat.envparse import origin as _origin
+from webchat.envparse import theme_dir as _theme_dir
+
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+WORKER_CLASSES = ("gthread", "gevent")  # never sync: it kills long-lived sockets at its timeout
+# A stopping worker waits for its held polls (SP_POLL_TIMEOUT) and then hands the leases back.
+SHUTDOWN_MARGIN = 10.0
 LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 
 
@@ -24,10 +44,6 @@ def requests_ca_bundle() -> str:
     from requests.certs import where
 
     return where()
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or malformed; the message names the variable."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,16 @@ class Settings:
     token_max_age: int = 7 * 24 * 3600  # seconds a page's token opens the chat
     file_link_max_age: int = 600  # seconds a minted download or photo link works
     metrics_allow: tuple[Network, ...] = LOOPBACK  # peers that may read /metrics
+    theme_dir: Path | None = None  # templates/ and static/ that override ours
+    log_format: str = "json"
+    log_level: str = "INFO"
+    # Serving, for gunicorn.conf.py: where to listen, how many workers, threads and sockets.
+    bind: str = "127.0.0.1:8000"
+    workers: int = 1
+    threads: int = 256
+    worker_class: str = "gthread"
+    worker_connections: int = 256 + 64
+    forwarded_allow_ips: str = ""  # gunicorn's own X-Forwarded-* trust; ours is TRUSTED_PROXIES
 
     @property
     def verify(self) -> bool | str:
@@ -78,6 +104,12 @@ class Settings:
         if not self.tls_verify:
             return False
         return self.ca_bundle or requests_ca_bundle()
+
+    @property
+    def graceful_timeout(self) -> int:
+        """Whole seconds gunicorn gives a stopping worker: its held polls end and their leases
+        go back, so another instance polls those chats at once."""
+        return math.ceil(self.poll_timeout + SHUTDOWN_MARGIN)
 
     @property
     def demo(self) -> bool:
@@ -89,26 +121,6 @@ class Settings:
         return replace(self, sp_api_url=api_url, sp_tenant_url=tenant_url, sp_app_id=app_id)
 
 
-def _origin(value: str, name: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        raise SettingsError(f"{name}: {value!r} is not an origin like https://www.example.com")
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def _number(env: Mapping[str, str], name: str, default: float, cast: type = float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = cast(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: {raw!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise SettingsError(f"{name}: must be a finite number greater than zero, got {raw!r}")
-    return value
-
-
 def _proxies(env: Mapping[str, str]) -> int:
     raw = (env.get("TRUSTED_PROXIES") or "0").strip()
     if not raw.isdigit() or int(raw) > 5:
@@ -116,30 +128,37 @@ def _proxies(env: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def _networks(
-    env: Mapping[str, str], name: str, default: tuple[Network, ...]
-) -> tuple[Network, ...]:
-    """Space-separated CIDR ranges (a bare address is one host); `none` for no one at all."""
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if raw.lower() == "none":
-        return ()
+def _serving(env: Mapping[str, str]) -> dict[str, Any]:
+    """gunicorn's values: where to listen, and how many workers, threads and sockets."""
+    worker_class = _choice(env, "WORKER_CLASS", WORKER_CLASSES, "gthread")
+    if worker_class == "gevent":
+        for module in ("gevent", "packaging"):  # both imported by gunicorn's gevent worker
+            if importlib.util.find_spec(module) is None:
+                raise SettingsError(
+                    f"WORKER_CLASS: gevent needs {module} (pip install 'webchat-bff[gevent]')"
+                )
+    threads = int(_number(env, "THREADS", 256, int))
+    # gthread serves at most worker_connections sockets whatever `threads` says; under gevent
+    # it is the only bound.
+    connections = threads + 64 if worker_class == "gthread" else 10000
+    return {
+        "bind": _bind(env),
+        "workers": int(_number(env, "WEB_CONCURRENCY", 1, int)),
+        "threads": threads,
+        "worker_class": worker_class,
+        "worker_connections": int(_number(env, "WORKER_CONNECTIONS", connections, int)),
+        "forwarded_allow_ips": _allow_ips(env),
+    }
+
+
+def load_or_exit(env: Mapping[str, str] | None = None, status: int = 2) -> Settings:
+    """Settings for a process about to serve; on a bad value, one line on stderr naming it and
+    exit `status`, with no traceback to bury it."""
     try:
-        return tuple(ipaddress.ip_network(item) for item in raw.split())
-    except ValueError as error:
-        raise SettingsError(f"{name}: {error} (want ranges like 10.0.0.0/8, or none)") from None
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if raw == "":
-        return default
-    if raw in ("0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise SettingsError(f"{name}: {raw!r} is not true or false")
+        return load_settings(env)
+    except SettingsError as error:
+        print(f"webchat: configuration error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(status) from None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -168,8 +187,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         _origin(item, "ALLOWED_ORIGINS") for item in (env.get("ALLOWED_ORIGINS") or "").split()
     )
     store_url = (env.get("STORE_URL") or "memory://").strip()
-    if urlsplit(store_url).scheme not in ("memory", "redis", "rediss"):
-        raise SettingsError(f"STORE_URL: {store_url!r} must start with memory:// or redis://")
+    scheme = urlsplit(store_url).scheme
+    if scheme not in ("memory", "redis", "rediss", "redis+sentinel"):
+        raise SettingsError(
+            f"STORE_URL: {scheme!r} is not memory://, redis:// or redis+sentinel://"
+        )
+    if scheme == "redis+sentinel":
+        from .store.sentinel import parse_sentinel_url
+
+        try:
+            parse_sentinel_url(store_url)
+        except ValueError as error:
+            raise SettingsError(f"STORE_URL: {error}") from None
     values: dict = {
         "sp_api_url": api_url,
         "sp_tenant_url": tenant,
@@ -201,6 +230,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "file_link_max_age": int(_number(env, "FILE_LINK_MAX_AGE", 600, int)),
     }
     values["metrics_allow"] = _networks(env, "METRICS_ALLOW", LOOPBACK)
+    values["theme_dir"] = _theme_dir(env)
+    values["log_format"] = _choice(env, "LOG_FORMAT", LOG_FORMATS, "json")
+    values["log_level"] = _choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO")
+    values.update(_serving(env))
     values["post_chat_survey"] = _flag(env, "POST_CHAT_SURVEY")
     values["tls_verify"] = _flag(env, "SP_TLS_VERIFY", default=True)
     ca_bundle = (env.get("SP_CA_BUNDLE") or "").strip() or None

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from .upload_stream import UploadError
 
@@ -70,7 +70,7 @@ _watchdog = _Watchdog()
 class BodyDeadline:
     """The body stream, read under both bounds; `finish` when the request is done."""
 
-    def __init__(self, stream: BinaryIO, sock: Any, total: float, idle: float) -> None:
+    def __init__(self, stream: IO[bytes], sock: Any, total: float, idle: float) -> None:
         self._stream = stream
         self._sock = sock
         self._idle = idle

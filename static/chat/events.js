@@ -1,5 +1,5 @@
 /**
- * What each ServicePattern server event (servicepattern-api.md §3.1) does to the page.
+ * What each ServicePattern server event (docs/servicepattern-api.md, Events) does to the page.
  * Handlers get (event, own, live): `own` for the visitor's own echoed messages and files,
  * `live` false while a transcript is redrawn or replayed.
  */

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.widget import Widget, host_page
+from tests.browser.widget import HostPage, Widget, host_page
 from tests.harness import ServerProcess
 
 
@@ -32,18 +32,8 @@ def framed_server(sim_server):
     host.shutdown()
 
 
-class _HostPage(BaseHTTPRequestHandler):
-    html = b""
-
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(self.html)))
-        self.end_headers()
-        self.wfile.write(self.html)
-
-    def log_message(self, *args: object) -> None:
-        pass
+class _HostPage(HostPage):
+    """This module's host page."""
 
 
 def test_chat_survives_reload_without_cookies_in_the_frame(context, framed_server, sim):

@@ -9,19 +9,15 @@ from playwright.sync_api import expect
 from app import create_app
 from tests.browser.widget import Widget, axe_violations
 from tests.harness import ROOT, ServerProcess
-from webchat.settings import Settings, SettingsError
+from webchat.settings import Settings, SettingsError, load_settings
 
 ACME = ROOT / "examples" / "theme-acme"
 
 
 def _app(monkeypatch, theme: str | None = None, origins: tuple[str, ...] = ()):
-    if theme is None:
-        monkeypatch.delenv("THEME_DIR", raising=False)
-    else:
-        monkeypatch.setenv("THEME_DIR", theme)
     settings = Settings(
         sp_api_url="http://127.0.0.1:9", sp_tenant_url="t.example", sp_app_id="app",
-        allowed_origins=origins,
+        allowed_origins=origins, theme_dir=load_settings({"THEME_DIR": theme or ""}).theme_dir,
     )
     return create_app({"SETTINGS": settings, "TESTING": True}).test_client()
 

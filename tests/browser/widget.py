@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from playwright.sync_api import Frame, FrameLocator, Page, expect
@@ -163,3 +164,20 @@ def host_page(base: str, attributes: str = "", script: str = "") -> str:
         "<p><a href='#x'>A link on the host page</a></p></main>"
         f"<script src='{base}/widget.js' async {attributes}></script>{script}</body></html>"
     )
+
+
+class HostPage(BaseHTTPRequestHandler):
+    """Serves `html` at every path: a company's page that embeds the widget. Subclass it per
+    test module, so each sets its own page."""
+
+    html = b""
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(self.html)))
+        self.end_headers()
+        self.wfile.write(self.html)
+
+    def log_message(self, *args: object) -> None:
+        pass

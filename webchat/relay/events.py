@@ -15,8 +15,9 @@ SKIPPED_IN_HISTORY = {"chat_session_signaling"}
 def event_key(event: dict[str, Any]) -> str | None:
     """A key that identifies the same message or file however often it arrives, else None.
 
-    Servers have been seen delivering one message many times (S6 issue 34), and the visitor's
-    own messages are logged by us on send and may come back from ServicePattern as echoes.
+    Servers have been seen delivering one message many times (the v2 Android SDK's 2.0.0
+    changelog), and the visitor's own messages are logged by us on send and may come back from
+    ServicePattern as echoes.
     """
     msg_id = event.get("msg_id")
     if event.get("event") in ("chat_session_message", "chat_session_file") and msg_id:

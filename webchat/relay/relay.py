@@ -60,7 +60,9 @@ class Relay:
         self.client = client
         self.retry = RetryPolicy(send_attempts, retry_base, retry_cap)
         self.availability = Cached(client.check_availability, availability_ttl, "notAvailable")
-        self.parameters = Cached(client.expected_parameters, parameters_ttl, [])
+        self.parameters: Cached[list[dict[str, str]]] = Cached(
+            client.expected_parameters, parameters_ttl, []
+        )
         self.identities = Identities(store)
         self.chatlog = ChatLog(store, client, self.identities, log_max_events)
         self.sender = Sender(store, client, self.identities, self.chatlog, self.retry, claim_ttl)

@@ -52,15 +52,15 @@ def init_app(app: Flask) -> None:
     app.after_request(set_visitor_cookie)
 
     @app.errorhandler(StoreError)
-    def store_down(_error: StoreError):  # type: ignore[no-untyped-def]
+    def store_down(_error: StoreError) -> Response:
         return api_error(503, "unavailable", "Please try again in a moment.")
 
     @app.errorhandler(413)
-    def too_large(_error: HTTPException):  # type: ignore[no-untyped-def]
+    def too_large(_error: HTTPException) -> Response:
         return api_error(413, "too_large", "The file is larger than 25 MB.")
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> Response:
         return api_error(
             error.code or 500,
             (error.name or "error").lower().replace(" ", "_"),

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+from functools import lru_cache
+from typing import cast
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request
 from jinja2 import TemplateNotFound
 
 from .. import theme
 from ..visitor import current_visitor, make_token
 
 bp = Blueprint("pages", __name__)
-bp.record_once(lambda state: theme.init_app(state.app))
+bp.record_once(lambda state: theme.init_app(cast(Flask, state.app)))
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 FORM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -21,6 +23,8 @@ DEMO_PAGES = {"": "home", "help": "help"}
 # The loader's own strings: the `launcher.*` keys of every language, put in at serve time.
 LAUNCHER_KEYS = ("launcher.open", "launcher.close", "launcher.unread")
 STRINGS_MARK = "/*STRINGS*/{}"
+# What the mark becomes before minifying: a name, which the minifier keeps as it is.
+STRINGS_SLOT = "__webchat_launcher_strings__"
 
 
 def _page_context() -> dict:
@@ -34,7 +38,8 @@ def _page_context() -> dict:
         "t": lambda key, **values: PLACEHOLDER.sub(
             lambda m: str(values.get(m[1], m[0])), str(strings.get(key, key))
         ),
-        "strings_json": json.dumps(strings, ensure_ascii=False).replace("</", "<\\/"),
+        # No "<" at all: neither "</script" nor "<!--" can end or bend the page's JSON block.
+        "strings_json": json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c"),
         "forms": theme.form_names(current_app),
         "config": {
             "max_message_chars": settings.max_message_chars,
@@ -99,6 +104,16 @@ def _launcher_strings() -> str:
     return json.dumps(table, ensure_ascii=False, separators=(",", ":"))
 
 
+@lru_cache(maxsize=8)
+def _loader_source(path: str, mtime: float) -> str:
+    """The loader minified once per version of the file, its strings' slot left as a name.
+
+    The strings go in after minifying, so the minifier never sees text from a language file.
+    """
+    with open(path, encoding="utf-8") as handle:
+        return theme.minify(handle.read().replace(STRINGS_MARK, STRINGS_SLOT, 1), "js")
+
+
 def widget_js() -> Response:
     """The embed loader, with the launcher's strings of every language put in.
 
@@ -108,9 +123,11 @@ def widget_js() -> Response:
     folder = theme.find_static(current_app, "widget.js")
     if folder is None:
         abort(404)
-    with open(os.path.join(folder, "widget.js"), encoding="utf-8") as handle:
-        source = theme.lean(handle.read().replace(STRINGS_MARK, _launcher_strings(), 1), "js")
-    response = Response(source, mimetype="text/javascript")
+    path = os.path.join(folder, "widget.js")
+    source = _loader_source(path, os.path.getmtime(path))
+    response = Response(
+        source.replace(STRINGS_SLOT, _launcher_strings(), 1), mimetype="text/javascript"
+    )
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["X-Content-Type-Options"] = "nosniff"

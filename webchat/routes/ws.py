@@ -8,7 +8,9 @@ and given back when the request ends, however it ends.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
 from flask_sock import Sock
 
 from ..limits import FrameLimiter, StartLimiter
@@ -25,7 +27,7 @@ def allowed_origins(app: Flask) -> set[str]:
     return {request.host_url.rstrip("/").lower(), *configured}
 
 
-def check_socket():  # type: ignore[no-untyped-def]
+def check_socket() -> Response | None:
     """before_request, before the handshake: only our chat page, from an allowed origin and
     holding the visitor's token, may open the chat socket."""
     if request.path != "/ws":
@@ -52,7 +54,7 @@ def release_socket(error: BaseException | None = None) -> None:
 
 
 @sock.route("/ws", endpoint="chat_socket")
-def chat_socket(ws) -> None:  # type: ignore[no-untyped-def]
+def chat_socket(ws: Any) -> None:
     """One tab's socket; its visitor comes from the cookie (unknown cookie: a new visitor)."""
     settings = current_app.config["WEBCHAT_SETTINGS"]
     visitor_id = g.socket_visitor

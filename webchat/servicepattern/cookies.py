@@ -75,7 +75,7 @@ def cookie_to_dict(cookie: Cookie) -> dict[str, Any]:
 
 def jar_to_list(jar: CookieJar) -> list[dict[str, Any]]:
     """Every live cookie in the jar as plain data, expired ones left out."""
-    now = time.time()
+    now = int(time.time())  # whole seconds, as a cookie's expiry is kept
     return [cookie_to_dict(c) for c in jar if not c.is_expired(now)]
 
 

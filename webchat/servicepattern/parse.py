@@ -1,6 +1,6 @@
 """Tolerant parsing of ServicePattern answers, where the sources disagree.
 
-See servicepattern-api.md: timestamps arrive as seconds or milliseconds, strings or numbers;
+See docs/servicepattern-api.md: timestamps arrive as seconds or milliseconds, strings or numbers;
 `ewt` as a string or a number or not at all; expected parameters as `{name, type}` or
 `{name: TYPE}`; availability as `notAvailable` or `unavailable`; bodies may be empty.
 Everything here is pure, so it is tested by tables and by property-based tests.
@@ -168,7 +168,8 @@ def normalize_event(raw: Any) -> dict[str, Any] | None:
             event[key] = str(value)
     if "url" in event and not is_http_url(event["url"]):
         del event["url"]
-    # S5 saw `session_id` where `party_id` belongs on files (an old server bug).
+    # Bright Pattern's legacy Android client reads `session_id` where `party_id` belongs on
+    # files, after an old server bug.
     if event["event"] == "chat_session_file" and "party_id" not in event and "session_id" in event:
         event["party_id"] = str(event["session_id"])
     return event

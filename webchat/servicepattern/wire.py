@@ -45,7 +45,7 @@ class _StrictResponse(http.client.HTTPResponse):
         self._interim = getattr(self, "_interim", -1) + 1
         if self._interim > MAX_INTERIM:
             raise FramingError("too many interim answers")
-        return super()._read_status()
+        return super()._read_status()  # type: ignore[misc]  # private, so not in the stubs
 
     def begin(self) -> None:
         super().begin()
@@ -63,7 +63,7 @@ class _StrictResponse(http.client.HTTPResponse):
             raise FramingError(f"unsupported Transfer-Encoding {codings!r}"[:120])
 
     def _read_next_chunk_size(self) -> int:
-        line = self.fp.readline(http.client._MAXLINE + 1)
+        line = self.fp.readline(http.client._MAXLINE + 1)  # type: ignore[attr-defined]
         found = _CHUNK_LINE.fullmatch(line)
         if found is None or not _HEX.fullmatch(found.group(1).rstrip(b" \t")):
             raise FramingError(f"bad chunk size line {line[:40]!r}")
@@ -74,7 +74,7 @@ class _Counting:
     """Marks the call as sent once a byte of the request (not of a proxy's CONNECT) is written;
     a connection is made before that, outside `send`, so a refused one counts as not sent."""
 
-    response_class = _StrictResponse
+    response_class: type[http.client.HTTPResponse] = _StrictResponse
     _connecting = False
 
     def connect(self) -> None:

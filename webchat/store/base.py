@@ -1,7 +1,7 @@
 """The store interface: what the relay and routes need to remember, whoever keeps it.
 
-One process keeps it in memory (`memory://`); many processes share Redis (`redis://`, its own
-issue). Everything a visitor or chat needs across requests, sockets and restarts lives here:
+One process keeps it in memory (`memory://`); many processes share Redis (`redis://`).
+Everything a visitor or chat needs across requests, sockets and restarts lives here:
 the visitor's ServicePattern cookies and chat pointer, each chat's numbered event log, which
 sends are being or were posted, the lease that lets exactly one poller run per chat, and the live
 fan-out of new events to every socket of the visitor.

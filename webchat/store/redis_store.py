@@ -28,6 +28,14 @@ from .listeners import LocalListeners
 
 log = logging.getLogger(__name__)
 
+# Every client of the store is made with these: text, and bounded waits on a dead server.
+OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 3,
+    "health_check_interval": 15,
+}
+
 VISITOR_TTL = 30 * 24 * 3600
 CHAT_TTL = 7 * 24 * 3600
 
@@ -129,14 +137,10 @@ def compact_json(event: dict[str, Any]) -> str:
 class RedisStore(Store):
     """Store on Redis; see MemoryStore for the semantics every method shares."""
 
-    def __init__(self, url: str) -> None:
-        self._redis = redis.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=5,
-            socket_connect_timeout=3,
-            health_check_interval=15,
-        )
+    def __init__(self, url: str = "", client: redis.Redis | None = None) -> None:
+        """On `url` (redis:// or rediss://), or on a `client` made elsewhere, such as a
+        Sentinel's client of the current primary (see open_store)."""
+        self._redis = client if client is not None else redis.Redis.from_url(url, **OPTIONS)
         self._append = self._redis.register_script(APPEND)
         self._renew = self._redis.register_script(RENEW)
         self._release = self._redis.register_script(RELEASE)
@@ -227,7 +231,7 @@ class RedisStore(Store):
             args += [compact_json(event), key, "1" if only_new else "0"]
         keys_ = [f"wc:c:{chat_id}:log", f"wc:c:{chat_id}:keys", f"wc:c:{chat_id}:owner"]
         added = self._call(self._append, keys=keys_, args=args)
-        return [tuple(json.loads(item)) for item in added]  # type: ignore[misc]
+        return [tuple(json.loads(item)) for item in added]
 
     def read(self, chat_id: str, after: int = 0) -> list[Entry]:
         items = self._call(self._redis.lrange, f"wc:c:{chat_id}:log", max(after, 0), -1)
