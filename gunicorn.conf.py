@@ -1,11 +1,13 @@
 """gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-gthread, because every open chat socket holds a worker thread: the thread count is the number
-of sockets (plus page loads) one process serves at once. One worker by default, since the
+gevent by default: an open chat socket holds a greenlet, not a thread, so one process holds
+thousands of chats with no tuning (WS_MAX_OPEN, default 10,000, is its ceiling).
+WORKER_CLASS=gthread serves one socket per thread (THREADS). One worker by default, since the
 memory store lives in one process; with STORE_URL=redis:// run as many as the cores allow.
 Never the sync worker: it kills long-lived sockets at --timeout.
 """
 
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -16,8 +18,7 @@ from webchat.settings import load_or_exit
 settings = load_or_exit()
 
 bind = settings.bind
-# gthread by default; WORKER_CLASS=gevent (pip install 'webchat-bff[gevent]') holds more chats
-# in less memory per chat (README, Benchmarks).
+# gevent by default (README, Benchmarks); WORKER_CLASS=gthread for a thread per socket.
 worker_class = settings.worker_class
 workers = settings.workers
 threads = settings.threads
@@ -36,7 +37,6 @@ def post_worker_init(worker: Any) -> None:
     """On SIGTERM, before gunicorn's own graceful exit: hand the chats over and close every
     socket with 1012, so browsers reconnect at once to an instance that stays up."""
     import signal
-    import threading
 
     gunicorn_handler = signal.getsignal(signal.SIGTERM)
     shutdown = getattr(worker.wsgi, "extensions", {}).get("webchat.shutdown")
@@ -44,8 +44,24 @@ def post_worker_init(worker: Any) -> None:
     def on_term(signum: int, frame: FrameType | None) -> None:
         if shutdown is not None:
             # Not in the signal handler itself: closing sockets takes locks.
-            threading.Thread(target=shutdown, name="shutdown").start()
+            in_background(shutdown)
         if callable(gunicorn_handler):
             gunicorn_handler(signum, frame)
 
     signal.signal(signal.SIGTERM, on_term)
+
+
+def in_background(target: Callable[[], object]) -> None:
+    """Run `target` on its own without waiting for it to start. Under gevent an idle worker
+    runs a signal handler in the event loop, where Thread.start (it waits for the thread to
+    start) raises BlockingSwitchOutError and the worker dies instead of leaving politely."""
+    import threading
+
+    from gevent import monkey
+
+    if monkey.is_module_patched("threading"):
+        import gevent
+
+        gevent.spawn(target)
+    else:
+        threading.Thread(target=target, name="shutdown").start()

@@ -191,7 +191,9 @@ class Server:
         if mode == "gthread":
             # gthread also caps open connections at worker_connections (default 1000), whatever
             # --threads says: raise both, or sockets beyond 1000 wait in the listen backlog.
-            cmd += ["--threads", str(threads), "--worker-connections", str(threads + 64)]
+            cmd += ["-k", "gthread", "--threads", str(threads)]
+            cmd += ["--worker-connections", str(threads + 64)]
+            env.setdefault("WS_MAX_OPEN", str(threads))  # its default keeps threads for pages
         elif mode == "gevent":
             cmd += ["-k", "gevent", "--worker-connections", str(max(threads, 1000))]
         else:

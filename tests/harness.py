@@ -36,10 +36,14 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """Our app under real gunicorn (gthread), pointed at an upstream URL."""
+    """Our app under real gunicorn (gevent unless WORKER_CLASS says), pointed at an upstream URL."""
 
-    def __init__(self, upstream: str | None, extra_env: dict[str, str] | None = None) -> None:
-        """With `upstream` None, demo mode: the README's command, the built-in simulator."""
+    def __init__(
+        self, upstream: str | None, extra_env: dict[str, str] | None = None, readme: bool = False
+    ) -> None:
+        """With `upstream` None, demo mode: the README's command, the built-in simulator.
+        `readme`: exactly that command, `gunicorn -c gunicorn.conf.py wsgi:app`, with no
+        options (else 64 threads, and 2 s to stop)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SP_", "SECRET_KEY"))}
@@ -63,19 +67,9 @@ class ServerProcess:
         env.update(extra_env or {})
         self.log_path = ROOT / "test-artifacts" / f"gunicorn-{self.port}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115
+        options = [] if readme else ["--threads", "64", "--graceful-timeout", "2"]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "gunicorn.conf.py",
-                "--threads",
-                "64",
-                "--graceful-timeout",
-                "2",
-                "wsgi:app",
-            ],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options, "wsgi:app"],
             cwd=ROOT,
             env=env,
             stdout=self.log,

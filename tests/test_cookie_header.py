@@ -5,14 +5,24 @@ change what is sent; a cookie with a control character never enters a jar.
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from http.cookiejar import CookieJar
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from urllib3 import HTTPHeaderDict
 
-from webchat.servicepattern.cookies import cookie_header, jar_from_list, jar_to_list, keep_cookies
+from webchat.relay.identities import Identities
+from webchat.servicepattern.cookies import (
+    StoredCookies,
+    cookie_header,
+    jar_from_list,
+    jar_to_list,
+    keep_cookies,
+)
+from webchat.store.memory import MemoryStore
 
 HOSTS = ["sp.example.com", "a.sp.example.com", "example.com", "localhost", "127.0.0.1"]
 PATHS = ["/", "/clientweb", "/clientweb/", "/clientweb/api/v1", "/clientwebx", "/other/x"]
@@ -98,3 +108,61 @@ def test_a_cookie_with_a_control_character_never_enters_a_jar(before, control, a
         {"name": "OK", "value": "1", "domain": "sp.example.com", "path": "/"},
     ]
     assert [c.name for c in jar_from_list(stored)] == ["OK"]
+
+
+@given(
+    st.lists(st.tuples(origin, st.lists(set_cookie, max_size=4)), max_size=4),
+    st.lists(origin, min_size=1, max_size=6),
+)
+@settings(max_examples=300, deadline=None)
+def test_remembered_headers_are_the_jars_own(responses, request_origins):
+    jar = CookieJar()
+    for (scheme, host, path), values in responses:
+        keep_cookies(jar, f"{scheme}://{host}{path}", _headers(values))
+    items = jar_to_list(jar)
+    stored = StoredCookies(items)
+    for _ in range(2):  # computed, then remembered
+        for scheme, host, path in request_origins:
+            url = f"{scheme}://{host}{path}"
+            assert stored.header(url) == cookie_header(jar_from_list(items), url)
+
+
+def _item(name: str, expires: float | None) -> dict:
+    return {
+        "name": name,
+        "value": "1",
+        "domain": "sp.example.com",
+        "path": "/",
+        "domain_specified": False,
+        "expires": expires,
+    }
+
+
+def test_a_remembered_header_leaves_out_a_cookie_once_it_expired(monkeypatch):
+    now = 2_000_000_000.0
+    monkeypatch.setattr(time, "time", lambda: now)
+    url = "https://sp.example.com/api"
+    stored = StoredCookies([_item("A", None), _item("B", now + 10)])
+    assert sorted(stored.header(url).split("; ")) == ["A=1", "B=1"]
+    now += 10  # B's expiry: http.cookiejar no longer sends it
+    assert stored.header(url) == "A=1" == cookie_header(jar_from_list(stored.items), url)
+
+
+@pytest.fixture
+def identities():
+    return Identities(MemoryStore())
+
+
+def test_a_visitor_gets_the_cookies_the_store_holds_now(identities):
+    url = "https://sp.example.com/api"
+    store = identities.store
+    store.merge_cookies("v1", [_item("A", None)])
+    store.merge_cookies("v2", [_item("C", None)])
+    assert identities.load("v1", "ua").cookie_header(url) == "A=1"
+    assert identities.load("v2", "ua").cookie_header(url) == "C=1"
+    store.merge_cookies("v1", [_item("B", None)])
+    assert identities.load("v1", "ua").cookie_header(url) == "A=1; B=1"
+    who = identities.load("v1", "ua")
+    keep_cookies(who.jar, url, _headers(["A=2; Path=/"]))  # a call set one: the jar decides
+    assert who.cookie_header(url) == "A=2; B=1"
+    assert identities.load("v1", "ua").cookie_header(url) == "A=1; B=1"  # not saved yet

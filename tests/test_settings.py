@@ -94,7 +94,7 @@ def test_wsgi_stops_with_one_line(env, line):
 def test_serving_defaults():
     settings = load_settings({})
     assert (settings.bind, settings.workers, settings.threads) == ("127.0.0.1:8000", 1, 256)
-    assert (settings.worker_class, settings.worker_connections) == ("gthread", 320)
+    assert (settings.worker_class, settings.worker_connections) == ("gevent", 10256)
     assert (settings.log_format, settings.log_level) == ("json", "INFO")
     assert settings.theme_dir is None and settings.forwarded_allow_ips == ""
     assert settings.graceful_timeout == 40
@@ -110,9 +110,9 @@ def test_serving_defaults():
         ({"PORT": "9000"}, "bind", "127.0.0.1:9000"),
         ({"BIND": "10.0.0.1:80", "PORT": "9000"}, "bind", "10.0.0.1:80"),
         ({"WEB_CONCURRENCY": "4"}, "workers", 4),
-        ({"THREADS": "100"}, "worker_connections", 164),
+        ({"WORKER_CLASS": "gthread", "THREADS": "100"}, "worker_connections", 164),
         ({"WORKER_CLASS": "GEVENT"}, "worker_class", "gevent"),
-        ({"WORKER_CLASS": "gevent"}, "worker_connections", 10000),
+        ({"WORKER_CLASS": "gevent"}, "worker_connections", 10256),
         ({"WORKER_CONNECTIONS": "5000"}, "worker_connections", 5000),
         ({"LOG_LEVEL": "debug"}, "log_level", "DEBUG"),
         ({"LOG_FORMAT": "TEXT"}, "log_format", "text"),

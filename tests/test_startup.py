@@ -102,14 +102,15 @@ def test_gunicorn_settings_come_from_settings(monkeypatch):
     assert (defaults["workers"], defaults["threads"], defaults["worker_class"]) == (
         1,
         256,
-        "gthread",
+        "gevent",
     )
-    assert defaults["worker_connections"] == 256 + 64
+    assert defaults["worker_connections"] == 10000 + 256
     assert defaults["graceful_timeout"] == 40 and defaults["loglevel"] == "info"
     assert defaults["forwarded_allow_ips"] == ""
     chosen = _config(
         monkeypatch,
         PORT="9000",
+        WORKER_CLASS="gthread",
         THREADS="32",
         WEB_CONCURRENCY="3",
         SP_POLL_TIMEOUT="50",
@@ -129,6 +130,7 @@ def test_gunicorn_takes_them(tmp_path):
     env = {
         "BIND": f"127.0.0.1:{port}",
         "SP_POLL_TIMEOUT": "45",
+        "WORKER_CLASS": "gthread",
         "THREADS": "16",
         "WEB_CONCURRENCY": "2",
         "FORWARDED_ALLOW_IPS": "10.0.0.0/8",

@@ -36,6 +36,9 @@ LOG_FORMATS = ("json", "text")
 WORKER_CLASSES = ("gthread", "gevent")  # never sync: it kills long-lived sockets at its timeout
 # A stopping worker waits for its held polls (SP_POLL_TIMEOUT) and then hands the leases back.
 SHUTDOWN_MARGIN = 10.0
+# Connections (gevent) kept free of sockets, so pages, /healthz and /metrics still answer at the
+# socket ceiling.
+PAGE_RESERVE = 256
 LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 
 
@@ -93,8 +96,9 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     workers: int = 1
     threads: int = 256
-    worker_class: str = "gthread"
-    worker_connections: int = 256 + 64
+    worker_class: str = "gevent"
+    worker_connections: int = 10000 + PAGE_RESERVE
+    ws_max_open: int = 10000  # open sockets per process; one more is refused with BUSY (4029)
     forwarded_allow_ips: str = ""  # gunicorn's own X-Forwarded-* trust; ours is TRUSTED_PROXIES
 
     @property
@@ -130,23 +134,36 @@ def _proxies(env: Mapping[str, str]) -> int:
 
 def _serving(env: Mapping[str, str]) -> dict[str, Any]:
     """gunicorn's values: where to listen, and how many workers, threads and sockets."""
-    worker_class = _choice(env, "WORKER_CLASS", WORKER_CLASSES, "gthread")
+    worker_class = _choice(env, "WORKER_CLASS", WORKER_CLASSES, "gevent")
     if worker_class == "gevent":
         for module in ("gevent", "packaging"):  # both imported by gunicorn's gevent worker
             if importlib.util.find_spec(module) is None:
                 raise SettingsError(
-                    f"WORKER_CLASS: gevent needs {module} (pip install 'webchat-bff[gevent]')"
+                    f"WORKER_CLASS: gevent needs {module} (pip install -r requirements.txt)"
                 )
     threads = int(_number(env, "THREADS", 256, int))
-    # gthread serves at most worker_connections sockets whatever `threads` says; under gevent
-    # it is the only bound.
-    connections = threads + 64 if worker_class == "gthread" else 10000
+    # A socket holds a thread (gthread) or one of the gevent pool's worker_connections while it
+    # is open; the ceiling WS_MAX_OPEN keeps some for pages: an eighth of the threads (at most
+    # 32), or PAGE_RESERVE connections.
+    given = int(_number(env, "WORKER_CONNECTIONS", 0, int))  # 0: not given
+    if worker_class == "gthread":
+        max_open = int(_number(env, "WS_MAX_OPEN", threads - min(32, threads // 8), int))
+        connections = given or threads + 64
+        slots, name = threads, "THREADS"
+    else:
+        default = given - min(PAGE_RESERVE, given // 8) if given else 10000
+        max_open = int(_number(env, "WS_MAX_OPEN", default, int))
+        connections = given or max_open + PAGE_RESERVE
+        slots, name = connections, "WORKER_CONNECTIONS"
+    if max_open > slots:
+        raise SettingsError(f"WS_MAX_OPEN: {max_open} sockets do not fit in {name} ({slots})")
     return {
         "bind": _bind(env),
         "workers": int(_number(env, "WEB_CONCURRENCY", 1, int)),
         "threads": threads,
         "worker_class": worker_class,
-        "worker_connections": int(_number(env, "WORKER_CONNECTIONS", connections, int)),
+        "worker_connections": connections,
+        "ws_max_open": max_open,
         "forwarded_allow_ips": _allow_ips(env),
     }
 

@@ -4,6 +4,8 @@
  * online, the tab becomes visible again or the page is restored; after a wake (a timer that
  * fired far too late) or a return to the tab it pings and drops a socket that does not answer
  * within a few seconds, since a socket that died while the phone slept often still reads as open.
+ * A server at its ceiling of sockets closes a new one with 4029: the status reads 'busy' and the
+ * retries start at 2 s and double to 30 s, so a full server is not hammered by every waiting tab.
  */
 
 const [PING_MS, PONG_GRACE_MS, CHECK_MS] = [25000, 10000, 4000];
@@ -11,12 +13,14 @@ const [BACKOFF_MIN_MS, BACKOFF_MAX_MS, TICK_MS] = [500, 10000, 5000];
 // Close codes after which the server wants the tab back at once: 1012 (it restarts; the load
 // balancer sends us to another instance), 1013 (this tab fell behind; resume from the log).
 const RESUME_AT_ONCE = [1012, 1013];
+const BUSY = 4029;
+const [BUSY_MIN_MS, BUSY_MAX_MS] = [2000, 30000];
 
 export class Connection {
   /**
    * @param {string} url
    * @param {{onOpen: function(): void, onFrame: function(object): void, onStatus: function(string): void}} handlers
-   *   onStatus receives 'connecting' | 'open' | 'offline'.
+   *   onStatus receives 'connecting' | 'open' | 'offline' | 'busy'.
    */
   constructor(url, { onOpen, onFrame, onStatus }) {
     Object.assign(this, { url, onOpen, onFrame, onStatus, status: 'connecting', ws: null });
@@ -37,20 +41,22 @@ export class Connection {
     clearTimeout(this.retryTimer);
     this.retryTimer = 0;
     if (this.ws) return;
-    if (this.status !== 'offline') this.setStatus('connecting');
+    if (this.status !== 'offline' && this.status !== 'busy') this.setStatus('connecting');
     let ws;
     try { ws = new WebSocket(this.url); } catch { this.scheduleReconnect(); return; }
     this.ws = ws;
     ws.addEventListener('open', () => {
       if (this.ws !== ws) return;
-      this.delay = BACKOFF_MIN_MS;
       this.lastReceived = Date.now();
       this.pingTimer = setInterval(() => this.ping(), PING_MS);
-      this.setStatus('open');
+      if (this.status !== 'busy') this.setStatus('open'); // a busy server closes it at once
       this.onOpen();
     });
     ws.addEventListener('message', (e) => {
       if (this.ws !== ws) return;
+      // The server answers only a socket it admitted: the backoff starts over.
+      this.delay = BACKOFF_MIN_MS;
+      if (this.status !== 'open') this.setStatus('open');
       this.lastReceived = Date.now();
       clearTimeout(this.checkTimer);
       this.checkTimer = 0;
@@ -61,6 +67,7 @@ export class Connection {
     ws.addEventListener('close', (e) => {
       if (this.ws !== ws) return;
       if (RESUME_AT_ONCE.includes(e.code)) this.restart(); // then hello after=N catches up
+      else if (e.code === BUSY) this.drop('busy');
       else this.drop();
     });
   }
@@ -97,16 +104,18 @@ export class Connection {
     if (ws) ws.close();
   }
 
-  drop() {
+  drop(status = 'offline') {
     this.detach();
-    this.setStatus('offline');
+    this.setStatus(status);
     this.scheduleReconnect();
   }
 
   scheduleReconnect() {
     if (this.retryTimer) return;
+    const busy = this.status === 'busy';
+    if (busy) this.delay = Math.max(this.delay, BUSY_MIN_MS);
     const wait = this.delay * (0.75 + Math.random() * 0.5);
-    this.delay = Math.min(this.delay * 2, BACKOFF_MAX_MS);
+    this.delay = Math.min(this.delay * 2, busy ? BUSY_MAX_MS : BACKOFF_MAX_MS);
     this.retryTimer = setTimeout(() => this.connect(), wait);
   }
 }

@@ -1,15 +1,18 @@
 """Who a call is made for: a visitor's ServicePattern cookie jar and browser, kept in the store.
 
 Every call for a visitor carries that visitor's own cookies (ServicePattern tells WebChat
-clients apart by them) and is followed by saving whatever cookies the call set.
+clients apart by them) and is followed by saving whatever cookies the call set. The cookies
+last read for each visitor are remembered with the Cookie headers they give, so a poll whose
+cookies did not change reuses them instead of rebuilding the jar.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from ..servicepattern import Identity
-from ..servicepattern.cookies import jar_from_list, jar_to_list
+from ..servicepattern.cookies import StoredCookies, jar_to_list
 from ..store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -18,8 +21,12 @@ log = logging.getLogger(__name__)
 class Identities:
     """Loads and saves visitors' identities in the store."""
 
+    MAX_REMEMBERED = 50_000  # visitors whose cookies are remembered; the oldest go first
+
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._known: dict[str, StoredCookies] = {}
+        self._lock = threading.Lock()
 
     def load(self, visitor_id: str, user_agent: str | None = None) -> Identity:
         """The visitor's cookie jar and browser, as ServicePattern should see them on one call.
@@ -30,7 +37,21 @@ class Identities:
         if user_agent is None:
             chat = self.store.get_chat(visitor_id)
             user_agent = chat.get("user_agent") if chat else None
-        return Identity(jar_from_list(self.store.get_cookies(visitor_id)), user_agent)
+        return Identity(user_agent=user_agent, stored=self._stored(visitor_id))
+
+    def _stored(self, visitor_id: str) -> StoredCookies:
+        """The visitor's cookies from the store, the remembered ones when they are the same."""
+        items = self.store.get_cookies(visitor_id)
+        known = self._known.get(visitor_id)
+        if known is not None and known.items == items:
+            return known
+        known = StoredCookies(items)
+        with self._lock:
+            self._known.pop(visitor_id, None)
+            if len(self._known) >= self.MAX_REMEMBERED:
+                del self._known[next(iter(self._known))]
+            self._known[visitor_id] = known
+        return known
 
     def save(self, visitor_id: str, who: Identity) -> None:
         """Keep every cookie ServicePattern set during the call, for every later call."""

@@ -3,7 +3,8 @@
 flask-sock completes the WebSocket handshake before the view runs, so a foreign Origin is
 refused in `before_request`, while a 403 is still an ordinary HTTP answer. So is a socket
 over the caps per visitor or per address (429 `too_many_sockets`): its slot is counted there
-and given back when the request ends, however it ends.
+and given back when the request ends, however it ends. A socket past the process's ceiling
+(WS_MAX_OPEN) is accepted and closed at once with 4029, which the widget shows as "busy".
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask_sock import Sock
 
 from ..limits import FrameLimiter, StartLimiter
 from ..sockets import SocketCaps, SocketSession, rawsocket
+from ..sockets.registry import BUSY
 from ..visitor import bound_visitor
 from .errors import api_error
 
@@ -59,7 +61,10 @@ def chat_socket(ws: Any) -> None:
     settings = current_app.config["WEBCHAT_SETTINGS"]
     visitor_id = g.socket_visitor
     registry = current_app.extensions["webchat.sockets"]
-    registry.add(ws)
+    if not registry.admit(ws):
+        # At the ceiling: a close code, not a refused handshake, so the widget can say "busy".
+        ws.close(reason=BUSY, message="busy; retry later")
+        return
     try:
         SocketSession(
             ws,
@@ -89,6 +94,8 @@ def init_app(app: Flask) -> None:
             "thread_class": rawsocket.reader_threads(settings.ws_send_timeout),
         },
     )
+    # The ceiling of open sockets: the registry (app.py) counts them, this route admits them.
+    app.extensions["webchat.sockets"].max_open = settings.ws_max_open
     app.before_request(check_socket)
     app.teardown_request(release_socket)
     app.extensions["webchat.socket_caps"] = SocketCaps(

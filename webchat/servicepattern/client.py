@@ -14,15 +14,13 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.cookiejar import CookieJar
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from requests.cookies import RequestsCookieJar
 
-from .cookies import cookie_header, keep_cookies
+from .cookies import Identity, keep_cookies
 from .errors import UpstreamError
 from .multipart import MultipartFile
 from .parse import (
@@ -40,15 +38,6 @@ log = logging.getLogger(__name__)
 
 AUTH_SCHEME = "MOBILE-API-140-327-PLAIN"
 CLIENT_ID = "WebChat"
-
-
-@dataclass
-class Identity:
-    """Who a call is made for: the visitor's cookie jar, and whether a call changed it."""
-
-    jar: CookieJar = field(default_factory=RequestsCookieJar)
-    user_agent: str | None = None
-    cookies_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +104,7 @@ class ServicePatternClient:
             pool_size=pool_size,
         )
         self._base_path = urlsplit(self.api_url).path
+        self._tenant_query = urlencode({"tenantUrl": tenant_url})
 
     # -- the ten API methods -------------------------------------------------------------
 
@@ -202,7 +192,7 @@ class ServicePatternClient:
             "Cache-Control": "no-cache",
             "User-Agent": _header_value(who.user_agent) or self.user_agent,
         }
-        cookie = cookie_header(who.jar, url)
+        cookie = who.cookie_header(url)
         if cookie:
             headers["Cookie"] = cookie
         return headers
@@ -215,6 +205,15 @@ class ServicePatternClient:
         if bust:
             params["timestamp"] = str(int(time.time() * 1000))
         return params
+
+    def _query(self, tenant: bool, bust: bool) -> str:
+        """`_params` as a query string; the tenant's part is encoded once, the timestamp's
+        digits need no encoding."""
+        query = self._tenant_query if tenant else ""
+        if bust:
+            stamp = f"timestamp={int(time.time() * 1000)}"
+            query = f"{query}&{stamp}" if query else stamp
+        return query
 
     def _send(
         self,
@@ -231,7 +230,7 @@ class ServicePatternClient:
         """One call with the visitor's headers and cookies, observed; the cookies it sets are
         kept in the visitor's jar; anything but a 200 is an UpstreamError."""
         url = self.api_url + path
-        query = urlencode(self._params(tenant, bust))
+        query = self._query(tenant, bust)
         target = f"{self._base_path}{path}?{query}" if query else self._base_path + path
         headers = self._headers(who, url)
         body = None
@@ -255,7 +254,7 @@ class ServicePatternClient:
             self._observe(method, path, started, None)
             raise
         self._observe(method, path, started, answer.status)
-        if keep_cookies(who.jar, url, answer.headers):
+        if "set-cookie" in answer.headers and keep_cookies(who.jar, url, answer.headers):
             who.cookies_changed = True
         if answer.status != 200:
             try:

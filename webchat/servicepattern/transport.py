@@ -18,6 +18,7 @@ many visitors needs on top (docs/transport.md):
 
 from __future__ import annotations
 
+import functools
 import http.client
 import logging
 import warnings
@@ -42,6 +43,8 @@ from .wire import Connection, FramingError, Sent, TLSConnection, current
 log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024 * 1024  # a JSON answer; anything larger is not ServicePattern's
+
+
 class _SourceFailed(Exception):
     """An upload's source raised: carried past urllib3 (which would take an OSError for the
     upstream's), then raised again as it was."""
@@ -234,7 +237,7 @@ class Transport:
                 retries=False,
                 redirect=False,
                 assert_same_host=False,
-                timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+                timeout=_timeout(*timeout),
                 preload_content=False,
                 decode_content=True,
                 chunked=False,
@@ -273,6 +276,12 @@ class Transport:
     def close(self) -> None:
         """Close every idle connection."""
         self._manager.clear()
+
+
+@functools.lru_cache(maxsize=32)
+def _timeout(connect: float, read: float) -> urllib3.Timeout:
+    """One Timeout per (connect, read) pair: urllib3 clones it for each call, never changes it."""
+    return urllib3.Timeout(connect=connect, read=read)
 
 
 def _closed_unanswered(error: BaseException | None) -> bool:
