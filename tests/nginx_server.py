@@ -182,4 +182,4 @@ def started_or_skip(make: Callable[[], Stack]) -> Stack:
     except FileNotFoundError:
         if os.environ.get("CI"):
             raise
-        pytest.skip("nginx is not installed (scripts/test installs it)")
+        pytest.skip("waits for nginx (Debian package; scripts/test installs it as root)")

@@ -176,7 +176,6 @@ def pair(sim_server, redis_url) -> Iterator[tuple[ServerProcess, ServerProcess]]
     second.stop()
 
 
-
 def _resend_on(visitor: Visitor, server: ServerProcess, chat_id: str, send_id: str) -> Tab:
     """The tab reconnects to `server` (hello from 0) and resends its unacknowledged send."""
     tab = visitor.tab_on(server)
@@ -200,87 +199,76 @@ def _check_every_tab(visitor: Visitor, servers: tuple, chat_id: str, send_id: st
         assert sum(1 for f in tab.events() if f["event"].get("msg_id") == send_id) == 1
 
 
-def test_cut_before_the_post_then_resent_to_the_other_process(pair, sim):
-    a, b = pair
-    visitor = Visitor(a.url)
+@pytest.fixture
+def chat_on_a(pair, sim):
+    """A visitor with a chat started on the first process; its faults cleared afterwards."""
+    visitor = Visitor(pair[0].url)
+    tab = visitor.tab()
     try:
-        tab = visitor.tab()
-        chat_id = visitor.start_chat(tab)["chat_id"]
-        watcher = visitor.tab_on(a)
-        watcher.hello(chat_id=chat_id)
-        # Every try of a's is cut before the simulator reads it: a gives up.
-        sim.drop_next(3, "unread", paths=f"/chats/{chat_id}/events", method="POST")
-        since = _say(tab, "s-before", "the message s-before")
-        assert _answer(tab, "s-before", since)["code"] == "upstream"
-        assert _posts(sim, chat_id, "s-before") == 0
-        tab.close()
-        _resend_on(visitor, b, chat_id, "s-before")
-        assert _posts(sim, chat_id, "s-before") == 1
-        _check_every_tab(visitor, pair, chat_id, "s-before")
+        yield visitor, tab, visitor.start_chat(tab)["chat_id"]
     finally:
         visitor.close()
         sim.clear_faults()
 
 
-def test_cut_after_the_post_was_read_then_resent_to_the_other_process(pair, sim):
+def test_cut_before_the_post_then_resent_to_the_other_process(pair, sim, chat_on_a):
     a, b = pair
-    visitor = Visitor(a.url)
-    try:
-        tab = visitor.tab()
-        chat_id = visitor.start_chat(tab)["chat_id"]
-        watcher = visitor.tab_on(a)
-        watcher.hello(chat_id=chat_id)
-        # The simulator takes the post, then drops the connection unanswered; a cannot look
-        # it up either (history fails), so it gives up, not knowing whether it landed.
-        sim.drop_next(1, "handled", paths=f"/chats/{chat_id}/events", method="POST")
-        sim.fail_next(2, 503, paths=f"/chats/{chat_id}/history")
-        since = _say(tab, "s-read", "the message s-read")
-        assert _answer(tab, "s-read", since)["code"] == "upstream"
-        assert _posts(sim, chat_id, "s-read") == 1
-        tab.close()
-        # b finds it in history: no second post, and the message is logged for every tab.
-        _resend_on(visitor, b, chat_id, "s-read")
-        assert _posts(sim, chat_id, "s-read") == 1
-        _check_every_tab(visitor, pair, chat_id, "s-read")
-    finally:
-        visitor.close()
-        sim.clear_faults()
+    visitor, tab, chat_id = chat_on_a
+    watcher = visitor.tab_on(a)
+    watcher.hello(chat_id=chat_id)
+    # Every try of a's is cut before the simulator reads it: a gives up.
+    sim.drop_next(3, "unread", paths=f"/chats/{chat_id}/events", method="POST")
+    since = _say(tab, "s-before", "the message s-before")
+    assert _answer(tab, "s-before", since)["code"] == "upstream"
+    assert _posts(sim, chat_id, "s-before") == 0
+    tab.close()
+    _resend_on(visitor, b, chat_id, "s-before")
+    assert _posts(sim, chat_id, "s-before") == 1
+    _check_every_tab(visitor, pair, chat_id, "s-before")
 
 
-def test_cut_while_the_first_process_is_still_retrying(pair, sim):
+def test_cut_after_the_post_was_read_then_resent_to_the_other_process(pair, sim, chat_on_a):
     a, b = pair
-    visitor = Visitor(a.url)
-    try:
-        tab = visitor.tab()
-        chat_id = visitor.start_chat(tab)["chat_id"]
-        sim.drop_next(1, "handled", paths=f"/chats/{chat_id}/events", method="POST")
-        sim.hang_next(1, 1.5, paths=f"/chats/{chat_id}/history")  # a's lookup is slow
-        _say(tab, "s-busy", "the message s-busy")
-        assert sim.wait_for(lambda: _posts(sim, chat_id, "s-busy") == 1, 10)
-        # The tab goes (a 1012) while a still looks the post up; b waits for a's outcome.
-        tab.close()
-        _resend_on(visitor, b, chat_id, "s-busy")
-        assert _posts(sim, chat_id, "s-busy") == 1
-        _check_every_tab(visitor, pair, chat_id, "s-busy")
-    finally:
-        visitor.close()
-        sim.clear_faults()
+    visitor, tab, chat_id = chat_on_a
+    watcher = visitor.tab_on(a)
+    watcher.hello(chat_id=chat_id)
+    # The simulator takes the post, then drops the connection unanswered; a cannot look
+    # it up either (history fails), so it gives up, not knowing whether it landed.
+    sim.drop_next(1, "handled", paths=f"/chats/{chat_id}/events", method="POST")
+    sim.fail_next(2, 503, paths=f"/chats/{chat_id}/history")
+    since = _say(tab, "s-read", "the message s-read")
+    assert _answer(tab, "s-read", since)["code"] == "upstream"
+    assert _posts(sim, chat_id, "s-read") == 1
+    tab.close()
+    # b finds it in history: no second post, and the message is logged for every tab.
+    _resend_on(visitor, b, chat_id, "s-read")
+    assert _posts(sim, chat_id, "s-read") == 1
+    _check_every_tab(visitor, pair, chat_id, "s-read")
 
 
-def test_cut_after_the_answer_then_resent_to_the_other_process(pair, sim):
+def test_cut_while_the_first_process_is_still_retrying(pair, sim, chat_on_a):
     a, b = pair
-    visitor = Visitor(a.url)
-    try:
-        tab = visitor.tab()
-        chat_id = visitor.start_chat(tab)["chat_id"]
-        watcher = visitor.tab_on(b)
-        watcher.hello(chat_id=chat_id)
-        # The tab goes before it reads its ack: a posted and logged the message.
-        tab.say("the message s-after", "s-after")
-        tab.close()
-        watcher.wait_event(MESSAGE, msg_id="s-after")
-        _resend_on(visitor, b, chat_id, "s-after")
-        assert _posts(sim, chat_id, "s-after") == 1
-        _check_every_tab(visitor, pair, chat_id, "s-after")
-    finally:
-        visitor.close()
+    visitor, tab, chat_id = chat_on_a
+    sim.drop_next(1, "handled", paths=f"/chats/{chat_id}/events", method="POST")
+    sim.hang_next(1, 1.5, paths=f"/chats/{chat_id}/history")  # a's lookup is slow
+    _say(tab, "s-busy", "the message s-busy")
+    assert sim.wait_for(lambda: _posts(sim, chat_id, "s-busy") == 1, 10)
+    # The tab goes (a 1012) while a still looks the post up; b waits for a's outcome.
+    tab.close()
+    _resend_on(visitor, b, chat_id, "s-busy")
+    assert _posts(sim, chat_id, "s-busy") == 1
+    _check_every_tab(visitor, pair, chat_id, "s-busy")
+
+
+def test_cut_after_the_answer_then_resent_to_the_other_process(pair, sim, chat_on_a):
+    a, b = pair
+    visitor, tab, chat_id = chat_on_a
+    watcher = visitor.tab_on(b)
+    watcher.hello(chat_id=chat_id)
+    # The tab goes before it reads its ack: a posted and logged the message.
+    tab.say("the message s-after", "s-after")
+    tab.close()
+    watcher.wait_event(MESSAGE, msg_id="s-after")
+    _resend_on(visitor, b, chat_id, "s-after")
+    assert _posts(sim, chat_id, "s-after") == 1
+    _check_every_tab(visitor, pair, chat_id, "s-after")

@@ -59,8 +59,8 @@ def node() -> str:
     """Node.js parses what we serve; only off CI may its absence skip these tests."""
     if NODE is None:
         if os.environ.get("CI"):
-            pytest.fail("node is not installed")
-        pytest.skip("node is not installed")
+            pytest.fail("node is not installed (Node.js: scripts/install-browser-deps needs it)")
+        pytest.skip("waits for Node.js (`node --check`); scripts/install-browser-deps needs it too")
     return NODE
 
 

@@ -45,7 +45,7 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
         )
     unfetched = "satisfies the requirement setuptools" in result.stderr
     if result.returncode != 0 and unfetched and not os.environ.get("CI"):
-        pytest.skip("setuptools could not be fetched (offline) and none is at hand")
+        pytest.skip("waits for setuptools to build the wheel (offline here; CI fetches it)")
     assert result.returncode == 0, result.stderr
     (built,) = out.glob("webchat_bff-*.whl")
     return zipfile.ZipFile(built)
