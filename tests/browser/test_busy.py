@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.widget import Widget
+from tests.browser.widget import Widget, host_page
 from tests.harness import ServerProcess, Visitor
 
 # Every socket the chat frame opens, with when it was opened (ms since the frame loaded).
@@ -53,5 +53,32 @@ def test_busy_server_shows_busy_then_connects_when_room_frees(context, full_serv
         gaps = [(b - a) / 1000 for a, b in zip(opened, opened[1:], strict=False)]
         assert len(opened) >= 3 and all(gap >= BUSY_MIN_SECONDS for gap in gaps), gaps
         widget.start("Patient")
+    finally:
+        holder.close()
+
+
+def test_busy_on_a_phone_in_arabic_reads_whole(make_context, full_server, sim):
+    """The busy state where space is tightest: a phone, right to left."""
+    holder = Visitor(full_server.url)
+    try:
+        holder.tab().hello()
+        context = make_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+            device_scale_factor=2,
+        )
+        url = full_server.url + "/host-ar"
+        html = host_page(full_server.url, 'data-lang="ar"')
+        context.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
+        page = context.new_page()
+        widget = Widget(page)
+        page.goto(url)
+        widget.launcher.tap()
+        status = widget.chat.locator("#wc-status")
+        expect(status).to_have_attribute("data-state", "busy")
+        text = status.text_content() or ""
+        assert text and "Busy" not in text  # the Arabic string, not the English fallback
+        # The whole status fits in its line: nothing of it is cut off.
+        assert status.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+        widget.shot("busy-phone-arabic")
     finally:
         holder.close()
