@@ -7,6 +7,7 @@ memory store lives in one process; with STORE_URL=redis:// run as many as the co
 Never the sync worker: it kills long-lived sockets at --timeout.
 """
 
+import os
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -31,6 +32,9 @@ loglevel = settings.log_level.lower()
 # X-Forwarded-* are trusted only through TRUSTED_PROXIES (werkzeug's ProxyFix in the app),
 # never implicitly because a request came from a local address.
 forwarded_allow_ips = settings.forwarded_allow_ips
+# gevent records every greenlet's spawning stack (two dozen objects a chat) for its debugging
+# aids; a chat server holding thousands of greenlets has no use for them.
+os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "false")
 
 
 def post_worker_init(worker: Any) -> None:
@@ -49,6 +53,10 @@ def post_worker_init(worker: Any) -> None:
             gunicorn_handler(signum, frame)
 
     signal.signal(signal.SIGTERM, on_term)
+    if settings.gc_freeze:
+        from webchat import gcpolicy
+
+        gcpolicy.start(interval=1.0, growth=settings.gc_full_growth)
 
 
 def in_background(target: Callable[[], object]) -> None:

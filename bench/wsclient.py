@@ -12,6 +12,8 @@ Commands (one JSON object a line on stdin) and answers (one a line on stdout):
   {"cmd": "open", "count": N}         -> {"ok": true, "open": n, "chats": [...], "errors": {...}}
   {"cmd": "active", "tabs": [i...], "interval": s}   -> {"ok": true}
   {"cmd": "stats", "reset": true}     -> {"lat": [...], "frames": n, "closed": n, "errors": {...}}
+  {"cmd": "close", "count": N}        -> {"ok": true, "open": n}  (the newest N tabs end their
+                                         chat, if any, and close their socket)
   {"cmd": "quit"}
 """
 
@@ -162,6 +164,29 @@ class Client:
             tab = self.tabs[i]
             tab.sender = asyncio.get_running_loop().create_task(self._send_loop(tab, interval))
 
+    async def close(self, count: int) -> dict:
+        """The newest `count` tabs leave as a visitor ending the chat does: end, then close."""
+        leaving, self.tabs = (
+            self.tabs[len(self.tabs) - count :],
+            self.tabs[: len(self.tabs) - count],
+        )
+
+        async def leave(tab: Tab) -> None:
+            if tab.sender is not None:
+                tab.sender.cancel()
+            try:
+                if tab.chat_id:
+                    end = {"event": "chat_session_end"}
+                    await tab.ws.send(
+                        json.dumps({"type": "send", "id": uuid.uuid4().hex, "event": end})
+                    )
+                await tab.ws.close()
+            except Exception:  # noqa: BLE001 - counted and reported
+                self.errors["close failed"] += 1
+
+        await asyncio.gather(*(leave(t) for t in leaving))
+        return {"ok": True, "open": len(self.tabs)}
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
@@ -185,6 +210,8 @@ class Client:
                 }
                 if cmd.get("reset"):
                     self.lat = []
+            elif cmd["cmd"] == "close":
+                out = await self.close(min(int(cmd["count"]), len(self.tabs)))
             elif cmd["cmd"] == "quit":
                 break
             else:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from webchat import gcpolicy
+
 
 class Metrics:
     """The metric families, and the text exposition."""
@@ -43,6 +45,19 @@ class Metrics:
         self.events_relayed = Counter(
             "webchat_events_relayed", "Events numbered into chat logs", registry=self.registry
         )
+
+        full = Gauge(
+            "webchat_gc_full_collections",
+            "Full garbage collections run by this worker's steward (webchat.gcpolicy)",
+            registry=self.registry,
+        )
+        full.set_function(lambda: gcpolicy.steward.full_collections if gcpolicy.steward else 0)
+        pause = Gauge(
+            "webchat_gc_last_full_seconds",
+            "How long the last full garbage collection held the worker",
+            registry=self.registry,
+        )
+        pause.set_function(lambda: gcpolicy.steward.last_full_seconds if gcpolicy.steward else 0)
 
     def observe_call(self, method: str, seconds: float, status: int | None, ok: bool) -> None:
         """Called by the ServicePattern client after every call."""

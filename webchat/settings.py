@@ -76,6 +76,7 @@ class Settings:
     connect_timeout: float = 5.0
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     post_chat_survey: bool = False
+    typing_preview: bool = False  # the visitor's draft goes with chat_session_typing (`msg`)
     lease_ttl: float = 10.0
     frames_per_minute: int = 240
     trusted_proxies: int = 0
@@ -99,6 +100,8 @@ class Settings:
     worker_class: str = "gevent"
     worker_connections: int = 10000 + PAGE_RESERVE
     ws_max_open: int = 10000  # open sockets per process; one more is refused with BUSY (4029)
+    gc_freeze: bool = True  # long-lived objects kept out of the collector's walks (gcpolicy)
+    gc_full_growth: float = 0.25  # memory growth that brings on a full collection
     forwarded_allow_ips: str = ""  # gunicorn's own X-Forwarded-* trust; ours is TRUSTED_PROXIES
 
     @property
@@ -252,7 +255,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     values["log_level"] = _choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO")
     values.update(_serving(env))
     values["post_chat_survey"] = _flag(env, "POST_CHAT_SURVEY")
+    values["typing_preview"] = _flag(env, "TYPING_PREVIEW")
     values["tls_verify"] = _flag(env, "SP_TLS_VERIFY", default=True)
+    values["gc_freeze"] = _flag(env, "GC_FREEZE", default=True)
+    values["gc_full_growth"] = _number(env, "GC_FULL_GROWTH", 0.25)
     ca_bundle = (env.get("SP_CA_BUNDLE") or "").strip() or None
     if ca_bundle is not None and not os.path.isfile(ca_bundle):
         raise SettingsError(f"SP_CA_BUNDLE: {ca_bundle!r} is not a readable file")

@@ -1,0 +1,137 @@
+"""The garbage-collection steward (webchat/gcpolicy.py): long-lived objects are frozen out of
+the collector's walks, and cyclic garbage among them is still collected once memory has grown,
+in this process and in a real gunicorn worker where closed sockets leave such garbage."""
+
+from __future__ import annotations
+
+import gc
+import re
+import time
+
+import pytest
+import requests
+
+from tests.harness import ServerProcess, Visitor
+from webchat import gcpolicy
+from webchat.gcpolicy import GcSteward
+from webchat.settings import SettingsError, load_settings
+
+
+class Node:
+    """A cycle of two: only the cyclic collector can free it."""
+
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+def make_cycles(count: int) -> None:
+    for _ in range(count):
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+
+
+def live_nodes() -> int:
+    return sum(1 for o in gc.get_objects() if type(o) is Node)
+
+
+@pytest.fixture()
+def clean_gc():
+    """No automatic collection in between: the test decides what collects what."""
+    gc.collect()
+    gc.disable()
+    yield
+    gc.enable()
+    gc.unfreeze()
+    gc.collect()
+
+
+def test_a_freeze_takes_survivors_out_of_young_collections(clean_gc):
+    steward = GcSteward(growth=1e9)  # never due
+    steward._base = 10**15
+    make_cycles(500)
+    steward.tend()  # frozen: the collector no longer sees the cycles
+    assert gc.get_freeze_count() > 0
+    assert gc.collect() == 0
+    assert live_nodes() == 0  # get_objects leaves frozen objects out
+    gc.unfreeze()
+    assert live_nodes() == 1000  # still there: cyclic garbage kept by the freeze
+
+
+def test_memory_growth_brings_on_a_full_collection_of_frozen_garbage(clean_gc, monkeypatch):
+    resident = {"now": 100_000_000}
+    monkeypatch.setattr(gcpolicy, "resident_bytes", lambda: resident["now"])
+    steward = GcSteward(growth=0.25)
+    steward._base = 100_000_000
+    make_cycles(500)
+    steward.tend()
+    assert steward.full_collections == 0
+    resident["now"] = 124_000_000  # under a quarter more: not yet
+    steward.tend()
+    assert steward.full_collections == 0
+    resident["now"] = 126_000_000
+    steward.tend()
+    assert steward.full_collections == 1
+    assert steward.last_full_collected >= 1000
+    assert steward._base == 126_000_000  # the next one is counted from here
+    gc.unfreeze()
+    assert live_nodes() == 0
+
+
+def test_without_proc_a_full_collection_still_comes_in_time(clean_gc, monkeypatch):
+    monkeypatch.setattr(gcpolicy, "resident_bytes", lambda: None)
+    steward = GcSteward()
+    steward._base = None
+    steward.tend()
+    assert steward.full_collections == 0
+    steward._last_full_at -= gcpolicy.FALLBACK_FULL_SECONDS
+    steward.tend()
+    assert steward.full_collections == 1
+
+
+def test_settings_read_and_checked():
+    assert load_settings({}).gc_freeze is True
+    assert load_settings({"GC_FREEZE": "false"}).gc_freeze is False
+    assert load_settings({"GC_FULL_GROWTH": "0.1"}).gc_full_growth == 0.1
+    with pytest.raises(SettingsError, match="GC_FULL_GROWTH"):
+        load_settings({"GC_FULL_GROWTH": "-1"})
+
+
+def metric(base: str, name: str) -> float:
+    text = requests.get(base + "/metrics", timeout=10).text
+    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    assert found, f"{name} not in /metrics"
+    return float(found.group(1))
+
+
+@pytest.mark.parametrize("worker_class", ["gevent", "gthread"])
+def test_a_worker_collects_what_closed_sockets_leave(sim_server, worker_class):
+    """Each closed socket leaves cyclic garbage (gunicorn's, Flask's and flask-sock's objects);
+    frozen, it would stay for good. With a small growth allowance, a worker that sees many
+    sockets come and go runs full collections that find it."""
+    server = ServerProcess(
+        sim_server.base_url, {"WORKER_CLASS": worker_class, "GC_FULL_GROWTH": "0.01"}
+    )
+    try:
+        assert metric(server.url, "webchat_gc_full_collections") == 0
+        deadline = time.monotonic() + 60
+        while metric(server.url, "webchat_gc_full_collections") < 2:
+            assert time.monotonic() < deadline, "no full collection while sockets came and went"
+            for _ in range(20):  # a visitor's page, then its socket, each time a new visitor
+                visitor = Visitor(server.url)
+                visitor.tab().hello()
+                visitor.close()
+        assert metric(server.url, "webchat_gc_last_full_seconds") > 0
+    finally:
+        server.stop()
+
+
+def test_gc_freeze_false_leaves_the_collector_alone(sim_server):
+    server = ServerProcess(sim_server.base_url, {"GC_FREEZE": "false", "GC_FULL_GROWTH": "0.01"})
+    try:
+        for _ in range(60):
+            visitor = Visitor(server.url)
+            visitor.tab().hello()
+            visitor.close()
+        assert metric(server.url, "webchat_gc_full_collections") == 0
+    finally:
+        server.stop()
