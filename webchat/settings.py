@@ -236,6 +236,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "ws_send_queue": int(_number(env, "WS_SEND_QUEUE", 256, int)),
         "ws_send_timeout": _number(env, "WS_SEND_TIMEOUT", 60.0),
         "ws_hello_timeout": _number(env, "WS_HELLO_TIMEOUT", 10.0),
+        "ws_ping_interval": _number(env, "WS_PING_INTERVAL", 25.0),
         "ws_max_per_visitor": int(_number(env, "WS_MAX_PER_VISITOR", 8, int)),
         "ws_max_per_address": int(_number(env, "WS_MAX_PER_ADDRESS", 256, int)),
         "upload_body_timeout": _number(env, "UPLOAD_BODY_TIMEOUT", 120.0),

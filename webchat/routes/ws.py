@@ -92,6 +92,7 @@ def init_app(app: Flask) -> None:
             "ping_interval": settings.ws_ping_interval,
             "max_message_size": settings.ws_max_frame_bytes,
             "thread_class": rawsocket.reader_threads(settings.ws_send_timeout),
+            "selector_class": rawsocket.OneSocketSelector,
         },
     )
     # The ceiling of open sockets: the registry (app.py) counts them, this route admits them.
