@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from webchat.readable import wait_readable
+
 NO_HELLO = 1008  # close code "policy violation": the socket said no hello in time
 RECHECK = 30.0  # at most this many seconds pass between checks that the connection lives
 
@@ -46,44 +48,20 @@ class OneSocketSelector:
 
     The default selectors cost per socket what one wait does not need: under gthread an epoll
     descriptor per socket (twice the descriptors), under gevent a selector with its own poll
-    object, maps and watchers (about 10 KiB of objects a chat, for as long as it waits). Here a
-    gevent socket is waited on with the read watcher it already has, which its `close()`
-    cancels; any other socket with a poll object, which holds no descriptor of its own."""
+    object, maps and watchers for as long as it waits (webchat/readable.py)."""
 
     def __init__(self) -> None:
-        self._watcher: Any = None
-        self._poll: Any = None
+        self._sock: Any = None
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> None:
-        watcher = getattr(fileobj, "_read_event", None)  # gevent's socket, patched worker
-        if watcher is not None and _gevent_wait is not None:
-            self._watcher = watcher
-        else:
-            self._poll = select.poll()
-            self._poll.register(fileobj, select.POLLIN)
+        self._sock = fileobj
 
     def select(self, timeout: float | None = None) -> list:
         """A non-empty list once the socket is readable (or closed); [] after `timeout`."""
-        if self._watcher is not None:
-            try:
-                _gevent_wait(self._watcher, timeout, _WaitedEnough)
-            except _WaitedEnough:
-                return []
-            return [(self._watcher, select.POLLIN)]
-        return self._poll.poll(None if timeout is None else max(0.0, timeout) * 1000)
+        return [(self._sock, select.POLLIN)] if wait_readable(self._sock, timeout) else []
 
     def close(self) -> None:
-        self._watcher = self._poll = None
-
-
-class _WaitedEnough(Exception):
-    """The wait's timeout, kept apart from the socket's own errors."""
-
-
-try:
-    from gevent.socket import wait as _gevent_wait
-except ImportError:  # gevent is optional for the gthread worker
-    _gevent_wait = None
+        self._sock = None
 
 
 def harden(ws: Any, send_timeout: float) -> None:
