@@ -1,15 +1,18 @@
-"""What every benchmark shares: the machine, the stand-in, our server under gunicorn, the
-process figures (RSS, CPU of the server's worker only), percentiles and the result file."""
+"""What every benchmark shares: the machine, the stand-in, our server under gunicorn, a private
+Redis, the process figures (RSS, CPU of the server's workers; CPU of any other process),
+percentiles and the result file."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from importlib import metadata
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +60,7 @@ def machine() -> dict[str, Any]:
         "gevent",
         "greenlet",
         "websockets",
+        "redis",
     ):
         try:
             versions[name] = metadata.version(name)
@@ -128,6 +133,7 @@ class Standin:
         if not line.startswith("PORT"):
             raise RuntimeError("stand-in did not start")
         self.port = int(line.split()[1])
+        self.process = psutil.Process(self.proc.pid)
         self.base = f"http://127.0.0.1:{self.port}"
         self.api = self.base + PREFIX
         self.http = requests.Session()
@@ -151,8 +157,52 @@ class Standin:
                 self.proc.wait()
 
 
+def cpu_seconds(proc: psutil.Process) -> float:
+    """User + system CPU seconds a process has used so far (0 once it is gone)."""
+    try:
+        t = proc.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return t.user + t.system
+
+
+def cpu_precise(proc: psutil.Process) -> float:
+    """CPU seconds the process's live threads have run, to the nanosecond (the first field of
+    /proc/<pid>/task/<tid>/schedstat): cpu_times() counts in 10 ms ticks, too coarse for one
+    transfer of a few tens of ms. Threads that already exited are not in it; falls back to
+    cpu_times() where schedstat is missing."""
+    total = 0
+    try:
+        for task in os.scandir(f"/proc/{proc.pid}/task"):
+            with open(f"{task.path}/schedstat") as stat:
+                total += int(stat.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return cpu_seconds(proc)
+    return total / 1e9
+
+
+class CpuMeter:
+    """CPU of named processes over a window, as % of one core: `start()`, then `stop()`."""
+
+    def __init__(self, procs: dict[str, psutil.Process]) -> None:
+        self.procs = procs
+
+    def start(self) -> CpuMeter:
+        self.t0 = time.monotonic()
+        self.c0 = {name: cpu_seconds(p) for name, p in self.procs.items()}
+        return self
+
+    def stop(self) -> dict[str, float]:
+        elapsed = max(1e-9, time.monotonic() - self.t0)
+        return {
+            name: round(100.0 * (cpu_seconds(p) - self.c0[name]) / elapsed, 1)
+            for name, p in self.procs.items()
+        }
+
+
 class Server:
-    """Our app under real gunicorn, one worker; `mode` is gthread or gevent."""
+    """Our app under real gunicorn; `mode` is gthread or gevent; `workers` processes (one by
+    default: the memory store lives in one process; several need STORE_URL=redis://)."""
 
     def __init__(
         self,
@@ -162,6 +212,7 @@ class Server:
         extra_env: dict[str, str] | None = None,
         log_name: str = "server",
         app: str = "wsgi:app",
+        workers: int = 1,
     ) -> None:
         self.mode = mode
         self.port = free_port()
@@ -178,7 +229,7 @@ class Server:
                 "FRAMES_PER_MINUTE": "1000000",
                 "UPLOADS_PER_MINUTE": "100000",
                 "LOG_LEVEL": "WARNING",
-                "WEB_CONCURRENCY": "1",
+                "WEB_CONCURRENCY": str(workers),
                 # Every bench tab comes from 127.0.0.1: the per-address caps, meant for the
                 # visitors of one network, would refuse the load being measured.
                 "WS_MAX_PER_ADDRESS": "1000000",
@@ -223,24 +274,38 @@ class Server:
                 time.sleep(0.1)
         else:
             raise RuntimeError("gunicorn did not start")
-        children = psutil.Process(self.proc.pid).children()
-        self.worker = children[0]
+        master = psutil.Process(self.proc.pid)
+        while len(master.children()) < workers:  # the others may still be forking
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(master.children())} of {workers} workers started")
+            time.sleep(0.1)
+        self.workers = sorted(master.children(), key=lambda p: p.pid)
+        self.worker = self.workers[0]
+
+    # Figures summed over the workers (with one worker, that worker's own).
 
     def rss(self) -> int:
-        return self.worker.memory_info().rss
+        return sum(w.memory_info().rss for w in self.workers)
 
     def cpu(self) -> float:
-        t = self.worker.cpu_times()
-        return t.user + t.system
+        return sum(cpu_seconds(w) for w in self.workers)
 
     def threads(self) -> int:
-        return self.worker.num_threads()
+        return sum(w.num_threads() for w in self.workers)
 
     def fds(self) -> int:
-        return self.worker.num_fds()
+        return sum(w.num_fds() for w in self.workers)
+
+    def sockets(self, worker: psutil.Process) -> int:
+        """Established client connections a worker holds (the chats' sockets, mostly)."""
+        return sum(
+            1
+            for c in worker.net_connections(kind="tcp")
+            if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == self.port
+        )
 
     def alive(self) -> bool:
-        return self.proc.poll() is None and self.worker.is_running()
+        return self.proc.poll() is None and all(w.is_running() for w in self.workers)
 
     def log_tail(self, lines: int = 20) -> str:
         self.log.flush()
@@ -268,6 +333,75 @@ def table(rows: list[list[Any]], head: list[str]) -> str:
     return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
 
 
+class RedisServer:
+    """A private redis-server on a free port, its files in a temporary folder. Persisted as the
+    README advises (AOF), fsync once a second (Redis's default for AOF): what a production
+    Redis for this server does, without the disk waits of fsync on every write."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server is not installed")
+        self.folder = tempfile.mkdtemp(prefix="bench-redis-")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--dir",
+                self.folder,
+                "--maxclients",
+                "50000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)  # the port is not open yet: nothing to wait on but time
+        self.process = psutil.Process(self.proc.pid)
+
+    def commands(self) -> dict[str, int]:
+        """Calls so far by command (INFO commandstats), and "total" (total_commands_processed).
+        Each call of this adds one INFO to both; callers taking deltas subtract it."""
+        stats = self.client.info("commandstats")
+        out = {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+        out["total"] = int(self.client.info("stats")["total_commands_processed"])
+        return out
+
+    def rss(self) -> int:
+        return self.process.memory_info().rss
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 class WsClient:
     """bench/wsclient.py in its own process (its CPU never counts as the server's)."""
 
@@ -278,6 +412,7 @@ class WsClient:
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
         )
+        self.process = psutil.Process(self.proc.pid)
 
     def call(self, cmd: str, **args: Any) -> dict:
         self.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
