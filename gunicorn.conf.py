@@ -56,7 +56,7 @@ def post_worker_init(worker: Any) -> None:
     if settings.gc_freeze:
         from webchat import gcpolicy
 
-        gcpolicy.start(interval=1.0, growth=settings.gc_full_growth)
+        gcpolicy.start(interval=0.1, growth=settings.gc_full_growth)
 
 
 def in_background(target: Callable[[], object]) -> None:

@@ -8,7 +8,10 @@ a minute. Almost all of those objects live as long as their chat, and the ones t
 
 So, in each worker: every `interval` seconds `gc.freeze()` moves everything the collector tracks
 into its permanent generation, which it never walks. Young collections then only see what was
-made since, and stay short. Objects freed by reference counting leave the permanent generation
+made since, and stay short. The interval is short (0.1 s) because CPython starts a young
+collection by counting allocations net of frees, and old objects freed (a poll's answer
+replacing the last one) hide new ones: with a second between freezes, the youngest generation
+held some 25,000 objects at 5,000 chats and each of its collections took 12-19 ms. Objects freed by reference counting leave the permanent generation
 as usual; what can pile up there is cyclic garbage (a closed socket leaves some: gunicorn's,
 Flask's and flask-sock's objects refer to one another). So a full collection still runs, but only
 when the process has grown by `growth` (a fraction) since the last one: CPython's own rule
@@ -43,7 +46,7 @@ def resident_bytes() -> int | None:
 class GcSteward:
     """Freezes what has lived a while; runs a full collection when memory says it is due."""
 
-    interval: float = 1.0
+    interval: float = 0.1
     growth: float = 0.25
     full_collections: int = 0
     last_full_seconds: float = 0.0
