@@ -11,9 +11,11 @@ into its permanent generation, which it never walks. Young collections then only
 made since, and stay short. The interval is short (0.1 s) because CPython starts a young
 collection by counting allocations net of frees, and old objects freed (a poll's answer
 replacing the last one) hide new ones: with a second between freezes, the youngest generation
-held some 25,000 objects at 5,000 chats and each of its collections took 12-19 ms. Objects freed by reference counting leave the permanent generation
-as usual; what can pile up there is cyclic garbage (a closed socket leaves some: gunicorn's,
-Flask's and flask-sock's objects refer to one another). So a full collection still runs, but only
+held some 25,000 objects at 5,000 chats and each of its collections took 12-19 ms.
+
+Objects freed by reference counting leave the permanent generation as usual; what can pile up
+there is cyclic garbage (a closed socket leaves some: gunicorn's, Flask's and flask-sock's
+objects refer to one another). So a full collection still runs, but only
 when the process has grown by `growth` (a fraction) since the last one: CPython's own rule
 (a full collection once the long-lived heap has grown by 25 %), measured on memory that is
 still held rather than on objects promoted, so polls that come and go never set it off. Resident

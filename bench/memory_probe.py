@@ -1,0 +1,83 @@
+"""The app as the server runs it, plus a probe the memory bench asks for figures through files.
+
+Loaded by bench/chat_memory.py as the worker's app (`memory_probe:app`, bench/ on PYTHONPATH);
+never by the product. A greenlet (or thread) watches MEMORY_PROBE_DIR; for each `<tag>.req` it
+writes `<tag>.json`: objects the collector tracks, by type; saved greenlet stacks, by what the
+greenlet waits in; and, when tracemalloc runs (PYTHONTRACEMALLOC=1), traced bytes by file.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from wsgi import app  # noqa: F401 - what gunicorn serves
+
+PROBE_DIR = Path(os.environ["MEMORY_PROBE_DIR"])
+
+
+def _waits_in(glet: object) -> str:
+    """The innermost project or library function a suspended greenlet waits in."""
+    frame = getattr(glet, "gr_frame", None)
+    names = []
+    while frame is not None and len(names) < 60:
+        names.append(f"{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}")
+        frame = frame.f_back
+    names.reverse()
+    for name in names:  # the first frame of ours says what the greenlet is for
+        if name.startswith(("session.", "poller.", "ws.", "rawsocket.", "outbox.", "listeners.")):
+            return name
+    return names[-1] if names else "?"
+
+
+def figures() -> dict:
+    import tracemalloc
+
+    import greenlet
+
+    gc.collect()
+    traced: Counter[str] = Counter()
+    if tracemalloc.is_tracing():  # first, before this probe's own lists exist
+        for stat in tracemalloc.take_snapshot().statistics("filename"):
+            traced[stat.traceback[0].filename.split("site-packages/")[-1]] += stat.size
+    objects = gc.get_objects()
+    types = Counter(type(o).__qualname__ for o in objects)
+    stacks: Counter[str] = Counter()
+    glets: Counter[str] = Counter()
+    for o in objects:
+        if isinstance(o, greenlet.greenlet) and not o.dead:
+            key = _waits_in(o)
+            stacks[key] += o._stack_saved
+            glets[key] += 1
+    out: dict = {
+        "tracked": len(objects),
+        "types": dict(types),
+        "stacks": stacks,
+        "greenlets": glets,
+    }
+    if tracemalloc.is_tracing():
+        snap = tracemalloc.take_snapshot()
+        by_file: Counter[str] = Counter()
+        for stat in snap.statistics("filename"):
+            name = stat.traceback[0].filename
+            by_file[name.split("site-packages/")[-1]] += stat.size
+        out["traced"] = by_file
+    return out
+
+
+def _watch() -> None:
+    while True:
+        for request in PROBE_DIR.glob("*.req"):
+            request.unlink()
+            result = PROBE_DIR / f"{request.stem}.json"
+            result.with_suffix(".tmp").write_text(json.dumps(figures()))
+            result.with_suffix(".tmp").rename(result)
+        time.sleep(0.2)
+
+
+threading.Thread(target=_watch, name="memory-probe", daemon=True).start()
