@@ -7,12 +7,11 @@ memory store lives in one process; with STORE_URL=redis:// run as many as the co
 Never the sync worker: it kills long-lived sockets at --timeout.
 """
 
-import os
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from webchat.settings import load_or_exit
+from webchat.settings import gevent_settings, load_or_exit
 
 # Read and checked here, in the master, before any worker starts: a bad value stops gunicorn
 # with one line and a non-zero status, instead of each worker failing and being replaced.
@@ -32,9 +31,7 @@ loglevel = settings.log_level.lower()
 # X-Forwarded-* are trusted only through TRUSTED_PROXIES (werkzeug's ProxyFix in the app),
 # never implicitly because a request came from a local address.
 forwarded_allow_ips = settings.forwarded_allow_ips
-# gevent records every greenlet's spawning stack (two dozen objects a chat) for its debugging
-# aids; a chat server holding thousands of greenlets has no use for them.
-os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "false")
+gevent_settings()
 
 
 def post_worker_init(worker: Any) -> None:

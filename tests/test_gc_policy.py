@@ -135,3 +135,14 @@ def test_gc_freeze_false_leaves_the_collector_alone(sim_server):
         assert metric(server.url, "webchat_gc_full_collections") == 0
     finally:
         server.stop()
+
+
+def test_gevent_keeps_no_spawning_stacks_unless_the_operator_asks():
+    from webchat.settings import gevent_settings
+
+    env: dict[str, str] = {}
+    gevent_settings(env)
+    assert env == {"GEVENT_TRACK_GREENLET_TREE": "false"}
+    env = {"GEVENT_TRACK_GREENLET_TREE": "true"}
+    gevent_settings(env)
+    assert env["GEVENT_TRACK_GREENLET_TREE"] == "true"

@@ -14,7 +14,7 @@ import math
 import os
 import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -169,6 +169,14 @@ def _serving(env: Mapping[str, str]) -> dict[str, Any]:
         "ws_max_open": max_open,
         "forwarded_allow_ips": _allow_ips(env),
     }
+
+
+def gevent_settings(env: MutableMapping[str, str] | None = None) -> None:
+    """gevent's own configuration, set before gevent reads it: no record of every greenlet's
+    spawning stack (two dozen objects a chat, for debugging aids a chat server never uses),
+    unless the operator asks for it with GEVENT_TRACK_GREENLET_TREE."""
+    env = os.environ if env is None else env
+    env.setdefault("GEVENT_TRACK_GREENLET_TREE", "false")
 
 
 def load_or_exit(env: Mapping[str, str] | None = None, status: int = 2) -> Settings:

@@ -42,19 +42,25 @@ def pytest_collection_modifyitems(config, items):
         return  # under CI a missing piece fails the tests loudly instead
     skip = pytest.mark.skip(reason="browser tests need " + "; ".join(missing))
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        if {"browser", "playwright_session"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_session():
+    """One Playwright per test session: its sync API refuses a second one while it runs."""
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session):
+    chromium = playwright_session.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

@@ -89,7 +89,7 @@ def reader_threads(send_timeout: float) -> Callable[..., threading.Thread]:
     """simple-websocket's `thread_class`: hardens the socket before its reader starts, and
     when the reader ends, however it ends, marks the socket closed and wakes `receive()`."""
 
-    def make(target: Callable[[], None]) -> threading.Thread:
+    def make(target: Callable[[], None]) -> Any:
         ws = target.__self__  # type: ignore[attr-defined]  # the reader is a bound method
         harden(ws, send_timeout)
 
@@ -100,9 +100,22 @@ def reader_threads(send_timeout: float) -> Callable[..., threading.Thread]:
                 ws.connected = False
                 ws.event.set()
 
-        return threading.Thread(target=run)  # gevent's, under the gevent worker
+        return _background(run)
 
     return make
+
+
+def _background(run: Callable[[], None]) -> Any:
+    """Something with `start()` and a `name` that runs `run` on its own: under the gevent
+    worker a bare greenlet (a patched Thread is a greenlet too, plus a Thread object with its
+    own events, lock and excepthook closure, about 2 KiB more for every socket), else a thread."""
+    try:
+        from gevent import Greenlet, monkey
+    except ImportError:  # gevent is optional for the gthread worker
+        return threading.Thread(target=run)
+    if monkey.is_module_patched("threading"):
+        return Greenlet(run)
+    return threading.Thread(target=run)
 
 
 def frames(ws: Any, hello_timeout: float, greeted: Callable[[], bool]) -> Iterator[Any]:
