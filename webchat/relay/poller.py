@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..background import background
 from ..logs import chat_var, visitor_var
 from ..servicepattern import ServicePatternClient, UpstreamError
 from ..store import Store, StoreError
@@ -52,11 +53,12 @@ class PollContext:
     retire: Callable[[Poller], bool]  # idle: stop, unless a socket came back meanwhile
 
 
-class Poller(threading.Thread):
-    """Polls one chat until it ends, nobody here needs it, or the relay stops."""
+class Poller:
+    """Polls one chat until it ends, nobody here needs it, or the relay stops; in a greenlet
+    of its own under gevent, else in a thread (webchat/background.py)."""
 
     def __init__(self, ctx: PollContext, chat_id: str, visitor_id: str, reconcile: bool) -> None:
-        super().__init__(name=f"poll-{chat_id[:12]}", daemon=True)
+        self._runner = background(self.run, name=f"poll-{chat_id[:12]}")
         self.ctx = ctx
         self.chat_id = chat_id
         self.visitor_id = visitor_id
@@ -65,6 +67,15 @@ class Poller(threading.Thread):
         self.holding = False
         self._reconcile = reconcile
         self._listened = time.monotonic()  # when a socket of the visitor was last open here
+
+    def start(self) -> None:
+        self._runner.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._runner.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._runner.is_alive()
 
     def run(self) -> None:
         visitor_var.set(self.visitor_id)
@@ -163,7 +174,8 @@ class Poller(threading.Thread):
                 continue
             except UpstreamError as error:
                 if error.gone:
-                    chatlog.end(self.visitor_id, chat_id, reason="not_found")
+                    reason = chatlog.gone_reason(self.visitor_id, error)
+                    chatlog.end(self.visitor_id, chat_id, reason=reason)
                     return
                 if not failing:
                     failing = True

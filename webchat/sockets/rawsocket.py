@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from webchat.background import background
 from webchat.readable import wait_readable
 
 NO_HELLO = 1008  # close code "policy violation": the socket said no hello in time
@@ -100,22 +101,9 @@ def reader_threads(send_timeout: float) -> Callable[..., threading.Thread]:
                 ws.connected = False
                 ws.event.set()
 
-        return _background(run)
+        return background(run)
 
     return make
-
-
-def _background(run: Callable[[], None]) -> Any:
-    """Something with `start()` and a `name` that runs `run` on its own: under the gevent
-    worker a bare greenlet (a patched Thread is a greenlet too, plus a Thread object with its
-    own events, lock and excepthook closure, about 2 KiB more for every socket), else a thread."""
-    try:
-        from gevent import Greenlet, monkey
-    except ImportError:  # gevent is optional for the gthread worker
-        return threading.Thread(target=run)
-    if monkey.is_module_patched("threading"):
-        return Greenlet(run)
-    return threading.Thread(target=run)
 
 
 def frames(ws: Any, hello_timeout: float, greeted: Callable[[], bool]) -> Iterator[Any]:
