@@ -11,6 +11,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from webchat import fdlimit
 from webchat.settings import gevent_settings, load_or_exit
 
 # Read and checked here, in the master, before any worker starts: a bad value stops gunicorn
@@ -32,6 +33,23 @@ loglevel = settings.log_level.lower()
 # never implicitly because a request came from a local address.
 forwarded_allow_ips = settings.forwarded_allow_ips
 gevent_settings()
+# Each open chat takes two open files: the soft limit goes up to the hard one before workers
+# fork (webchat/fdlimit.py); a worker refuses sockets its limit cannot hold with 4029.
+open_files = fdlimit.raise_open_files()
+
+
+def on_starting(server: Any) -> None:
+    """Say so, once, when the open-files limit holds fewer chats than WS_MAX_OPEN."""
+    room = fdlimit.sockets_within(open_files)
+    if room is not None and room < settings.ws_max_open:
+        server.log.warning(
+            "open files limited to %d: a worker holds about %d chats, fewer than WS_MAX_OPEN="
+            "%d; sockets past that are told busy (4029). Raise the limit (systemd "
+            "LimitNOFILE=65536, ulimit -n) or lower WS_MAX_OPEN.",
+            open_files,
+            room,
+            settings.ws_max_open,
+        )
 
 
 def post_worker_init(worker: Any) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -39,11 +40,16 @@ class ServerProcess:
     """Our app under real gunicorn (gevent unless WORKER_CLASS says), pointed at an upstream URL."""
 
     def __init__(
-        self, upstream: str | None, extra_env: dict[str, str] | None = None, readme: bool = False
+        self,
+        upstream: str | None,
+        extra_env: dict[str, str] | None = None,
+        readme: bool = False,
+        open_files: tuple[int, int] | None = None,
     ) -> None:
         """With `upstream` None, demo mode: the README's command, the built-in simulator.
         `readme`: exactly that command, `gunicorn -c gunicorn.conf.py wsgi:app`, with no
-        options (else 64 threads, and 2 s to stop)."""
+        options (else 64 threads, and 2 s to stop). `open_files`: the (soft, hard) limit of open
+        files gunicorn starts with."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SP_", "SECRET_KEY"))}
@@ -75,6 +81,9 @@ class ServerProcess:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, open_files))
+            if open_files
+            else None,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
