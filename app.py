@@ -33,6 +33,8 @@ def _start_simulator(settings: Settings) -> Settings:
     server = SimulatorServer(Simulator(config)).start()
     atexit.register(server.stop)
     log.warning("demo mode: no SP_API_URL, chatting with the built-in simulator")
+    agent_page = f"http://{server.host}:{server.port}/agent/"
+    log.warning("demo mode: the agent's side of calls: %s", agent_page)
     return settings.with_upstream(server.base_url, config.tenant_url, config.app_id)
 
 

@@ -23,6 +23,11 @@ def test_demo_mode_without_upstream():
     assert len(settings.secret_key) >= 32
 
 
+def test_typing_preview_is_off_unless_asked_for():
+    assert load_settings(GOOD).typing_preview is False
+    assert load_settings({**GOOD, "TYPING_PREVIEW": "true"}).typing_preview is True
+
+
 def test_production_values():
     settings = load_settings(
         {**GOOD, "ALLOWED_ORIGINS": "https://Shop.example.com http://a.b:8080"}
@@ -52,6 +57,7 @@ def test_production_values():
         ({"SP_CALL_TIMEOUT": "NaN"}, "SP_CALL_TIMEOUT"),
         ({"AVAILABILITY_TTL": "-inf"}, "AVAILABILITY_TTL"),
         ({"LEASE_TTL": "Infinity"}, "LEASE_TTL"),
+        ({"TYPING_PREVIEW": "sometimes"}, "TYPING_PREVIEW"),
     ],
 )
 def test_bad_values_name_the_variable(change, name):

@@ -494,3 +494,71 @@ def test_stop_releases_a_held_poll(make):
     thread.join(timeout=5)
     assert held and held[0].status_code == 200
     assert time.monotonic() - started < 2
+
+
+# -- as lenient as the real server where Bright Pattern's own clients need it ------------------
+
+
+def test_files_and_photos_download_by_cookie_alone(sim_server, api):
+    """Bright Pattern's browser client puts these URLs straight into <img src> and links: no
+    Authorization header, only the client's cookies."""
+    sim, server = sim_server
+    chat_id, events = greeted(api)
+    party = events[1]["party_id"]
+    up = api.call("POST", "/files", files={"file": ("a.txt", b"by cookie", "text/plain")}).json()
+    api.send(chat_id, {"event": "chat_session_file", "msg_id": "", "file_type": "attachment", **up})
+    browser = requests.Session()  # the same cookies, no Authorization header
+    browser.cookies.update(api.session.cookies)
+    got = browser.get(f"{api.base}/chats/{chat_id}/files/{up['file_id']}", timeout=5)
+    assert got.status_code == 200 and got.content == b"by cookie"
+    photo = browser.get(f"{api.base}/chats/{chat_id}/profilephotos/{party}", timeout=5)
+    assert photo.status_code == 200 and photo.content.startswith(PNG_MAGIC)
+    assert sim.violations == []
+    # Strict where it must be: no cookie of a known client, no file, and a violation noted.
+    for cookies in ({}, {"SPCLIENT": "forged"}):
+        stranger = requests.get(
+            f"{api.base}/chats/{chat_id}/files/{up['file_id']}", cookies=cookies, timeout=5
+        )
+        assert stranger.status_code == 401 and stranger.json()["error_code"] == "2000"
+    assert len(sim.violations) == 2
+    # Every other call still needs the header.
+    bare = browser.get(f"{api.base}/chats/{chat_id}/history?tenantUrl=demo.local", timeout=5)
+    assert bare.status_code == 401
+
+
+def test_a_client_file_without_file_name_is_taken(sim, api):
+    """Bright Pattern's legacy Android client shares uploads without a file_name."""
+    chat_id, _ = greeted(api)
+    up = api.call("POST", "/files", files={"file": ("scan.pdf", b"%PDF", "application/pdf")})
+    event = {"event": "chat_session_file", "msg_id": "", "file_type": "attachment"}
+    api.send(chat_id, {**event, "file_id": up.json()["file_id"]})
+    events = api.collect(chat_id, is_event("chat_session_file"))
+    assert '"scan.pdf"' in events[1]["msg"]  # the agent names the stored file
+    assert sim.violations == []
+    api.send(chat_id, {"event": "chat_session_file", "msg_id": "", "file_type": "attachment"})
+    assert f"chat {chat_id}: chat_session_file lacks 'file_id'" in sim.violations
+    sim.violations.clear()
+
+
+def test_history_leaves_the_clients_own_signalling_out(sim, api):
+    chat_id, _ = greeted(api)
+    signal = {
+        "event": "chat_session_signaling",
+        "msg_id": "9",
+        "destination_party_id": sim.chat(chat_id).agent_party_id,
+        "data": {"type": "END_CALL"},
+    }
+    assert api.send(chat_id, signal).status_code == 200
+    api.send(chat_id, {"event": "chat_session_message", "msg_id": "10", "msg": "hello"})
+    history = api.call("GET", f"/chats/{chat_id}/history").json()["events"]
+    mine = [(e["event"], e.get("msg_id")) for e in history if e.get("party_id") == chat_id]
+    assert mine == [("chat_session_message", "10")]
+    assert sim.violations == []
+
+
+def test_the_word_rich_gets_a_message_with_markup(sim, api):
+    chat_id, _ = greeted(api)
+    api.send(chat_id, {"event": "chat_session_message", "msg_id": "1", "msg": "rich"})
+    events = api.collect(chat_id, is_event("chat_session_not_typing"))
+    said = [e["msg"] for e in events if e["event"] == "chat_session_message"]
+    assert any("<ul><li>" in text and 'href="https://' in text for text in said)

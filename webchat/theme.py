@@ -25,6 +25,8 @@ from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
 
 DEFAULT_LANG = "en"
+# A theme's brand colour as its stylesheets declare it: `--wc-primary: #8a1538;` (hex only).
+BRAND = re.compile(r"--wc-primary\s*:\s*(#(?:[0-9a-fA-F]{3}){1,2})\s*[;}]")
 FORM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
@@ -118,6 +120,28 @@ def form_names(app: Flask) -> list[str]:
         if folder.is_dir():
             names.update(p.stem for p in folder.glob("*.html") if FORM.match(p.stem))
     return sorted(names)
+
+
+@lru_cache(maxsize=16)
+def _brand_in(files: tuple[tuple[str, float], ...]) -> str | None:
+    for path, _mtime in files:
+        with open(path, encoding="utf-8") as handle:
+            found = BRAND.search(handle.read())
+        if found:
+            return found[1].lower()
+    return None
+
+
+def brand_color(app: Flask) -> str | None:
+    """The THEME_DIR theme's brand colour: the first `--wc-primary: #hex` in its stylesheets
+    (`static/**/*.css`, by path), so the launcher on the host page wears the colour the chat
+    does without a second setting; None without a theme or such a declaration."""
+    theme = app.extensions.get("webchat.theme")
+    folder = theme / "static" if theme is not None else None
+    if folder is None or not folder.is_dir():
+        return None
+    files = tuple((str(p), p.stat().st_mtime) for p in sorted(folder.rglob("*.css")))
+    return _brand_in(files)
 
 
 def strings(app: Flask, lang: str) -> dict[str, Any]:

@@ -13,14 +13,13 @@ import { Transcript } from './transcript.js';
 import { PreChat } from './prechat.js';
 import { Composer } from './composer.js';
 import { ACCEPT, FileDrop } from './files.js';
-import { Forms } from './forms.js';
 import { Notifier } from './notify.js';
 import { HostBridge, hostMethods } from './host.js';
 import { eventHandlers } from './events.js';
 import { viewMethods } from './view.js';
 import { MESSAGE, sessionMethods } from './session.js';
 
-const ENDED_STATES = new Set(['failed', 'completed', 'ended']);
+const ENDED_STATES = new Set(['failed', 'ended']); // 'completed' is not: a survey may follow
 
 export class App {
   /** @param {Document} doc */
@@ -30,7 +29,8 @@ export class App {
       app: $('wc-app'), status: $('wc-status'), loading: $('wc-loading'), offline: $('wc-offline'),
       offlineNote: $('wc-offline-note'), prechat: $('wc-prechat'), transcript: $('wc-transcript'),
       composer: $('wc-composer'), after: $('wc-after'), newChat: $('wc-new'), photo: $('wc-agent-photo'),
-      close: $('wc-close'), main: $('wc-main'),
+      close: $('wc-close'), main: $('wc-main'), agent: $('wc-agent'), initials: $('wc-agent-initials'),
+      callButton: $('wc-call'),
     };
     const data = this.els.app.dataset;
     this.config = { maxUpload: Number(data.maxUpload) || 25 * 1048576, softEnd: data.softEnd === 'true' };
@@ -40,24 +40,34 @@ export class App {
     this.prechat = new PreChat(this.els.prechat, (values) => this.startChat(values));
     this.composer = new Composer(doc, {
       onSend: (text) => this.sendMessage(text),
-      onTyping: (on) => this.sendTyping(on),
+      onTyping: (on, draft) => this.sendTyping(on, draft),
       onFile: (file) => this.upload(file),
       onEnd: () => this.endByVisitor(),
       onLocation: () => this.shareLocation(),
     });
     $('wc-file').accept = ACCEPT;
-    this.forms = new Forms(this.transcript, (answer) => this.sendReliable(answer), () => {
-      if (this.log.closing) this.sendReliable({ event: 'chat_session_end' });
-    });
+    // forms.js loads with the first form shown, not with the page: most chats show none. A
+    // failed load is tried again by the next form.
+    this.forms = {
+      show: (...args) => (this.formsLoading ||= import('./forms.js').then(({ Forms }) => new Forms(
+        this.transcript, (answer) => this.sendReliable(answer), () => {
+          if (this.log.closing) this.sendReliable({ event: 'chat_session_end' });
+        })))
+        .then((forms) => forms.show(...args), () => { this.formsLoading = null; }),
+    };
     this.host = new HostBridge((msg) => this.onHostMessage(msg));
     this.notifier = new Notifier($('wc-sound'), (count) => this.host.post('unread', { count }));
     new FileDrop(this.els.main, $('wc-drop'), (file) => this.upload(file), () => this.accepting());
     this.parties = new Map(); // party_id → {name, avatar}
     this.typingParties = new Set(); // agents typing now
     this.typingIds = new Set(); // ids of our typing notices, whose acks and errors are ignored
+    this.heldFiles = new Set(); // files waiting for the socket, or for Retry (session.js)
+    addEventListener('online', () => this.flushFiles()); // the socket may never have noticed
     this.handlers = eventHandlers(this);
     Object.assign(this, { view: 'loading', ended: false, availability: null, hostPage: null, hostActive: false });
     Object.assign(this, { replayUntil: 0, starting: false, availabilityTimer: 0, waitingLine: null, pendingFocus: false });
+    this.signals = []; // the agent's offer of a call and what followed it, until calls.js is loaded
+    this.els.callButton.addEventListener('click', () => this.loadCalls().then((calls) => calls && calls.openMenu()));
     this.els.newChat.addEventListener('click', () => this.newChat());
     $('wc-download').addEventListener('click', () => this.downloadTranscript());
     $('wc-retry').addEventListener('click', () => this.retryAvailability());
@@ -128,6 +138,7 @@ export class App {
       this.announce(true);
     }
     this.resendOutbox();
+    this.flushFiles();
     this.navigate();
     if (wasStarting && this.view === 'chat') { this.pendingFocus = true; this.focusIfWanted(); }
   }
@@ -145,13 +156,16 @@ export class App {
   apply(ev, live) {
     const own = ev.party_id !== undefined && ev.party_id === this.log.chatId;
     const handler = this.handlers[ev.event]; // unknown events are ignored
-    if (handler) handler(ev, own, live);
+    if (!handler) return;
+    this.transcript.live = live; // only what arrives now animates in
+    handler(ev, own, live);
+    this.transcript.live = true;
   }
 
   bubbleOptions(ev, own) {
     const party = own ? null : this.parties.get(ev.party_id);
     const name = own ? t('chat.you') : this.nameOf(ev.party_id);
-    return { id: ev.msg_id || null, own, name, avatar: party && party.avatar, time: parseTime(ev.timestamp) };
+    return { id: ev.msg_id || null, own, from: own ? '' : String(ev.party_id), name, avatar: party && party.avatar, time: parseTime(ev.timestamp) };
   }
 
   nameOf(partyId) {
@@ -163,6 +177,22 @@ export class App {
     if (on) this.typingParties.add(partyId);
     else this.typingParties.delete(partyId);
     this.transcript.setTyping([...this.typingParties].map((id) => this.nameOf(id)));
+  }
+
+  /** Call signalling: calls.js is loaded (import()) once a call is offered or asked for; until
+   * then an agent's offer nobody answered is kept, with what followed it, to ring with. */
+  onSignal(ev, own, live) {
+    if (this.calls) return void this.calls.signal(ev, own, live);
+    const type = ev.data && ev.data.type;
+    if (type === 'OFFER_CALL' && !own) this.signals = [ev];
+    else if (/^(ANSWER_CALL|END_CALL|CALL_REJECTED)$/.test(type)) this.signals = [];
+    else if (this.signals.length && !own) this.signals.push(ev);
+    if (this.signals.length && !this.ended) this.loadCalls();
+  }
+
+  loadCalls() {
+    return this.callsLoading ||= import('./calls.js').then((m) => m.load(this, this.signals))
+      .then((calls) => (this.calls = calls), () => { this.callsLoading = null; this.transcript.system(t('error.generic'), 'error'); });
   }
 
   /** The visitor ended the conversation (soft end): no more messages, a survey may follow. */
@@ -186,6 +216,9 @@ export class App {
       if (entry.event.event === MESSAGE) this.transcript.mark(entry.id, false);
     }
     this.outbox.retain(null);
+    this.dropFiles();
+    this.signals = [];
+    if (this.calls) this.calls.reset();
     if (line) this.transcript.system(line, 'end');
     this.setView('ended');
     this.announce(false);
@@ -193,13 +226,17 @@ export class App {
   }
 
   resetChat(chatId) {
+    const another = chatId !== this.log.chatId; // else the same chat, renumbered: a call goes on
     this.log.reset(chatId);
     this.outbox.retain(chatId);
+    this.heldFiles.clear();
     this.transcript.clear();
     this.parties.clear();
     this.typingParties.clear();
     this.showAgent(null);
-    Object.assign(this, { waitingLine: null, ended: false });
+    Object.assign(this, { waitingLine: null, ended: false, signals: [], textForm: null });
+    this.showService();
+    if (this.calls && another) this.calls.reset();
     this.restorePending();
   }
 

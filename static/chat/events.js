@@ -3,12 +3,12 @@
  * Handlers get (event, own, live): `own` for the visitor's own echoed messages and files,
  * `live` false while a transcript is redrawn or replayed.
  */
-import { messageText } from './util.js';
+import { messageText, parseTime } from './util.js';
 import { t } from './i18n.js';
 
 /** @param {import('./controller.js').App} app */
 export function eventHandlers(app) {
-  const system = (text, kind, ev) => app.transcript.system(text, kind, ev && ev.timestamp ? new Date(Number(ev.timestamp) * 1000) : undefined);
+  const system = (text, kind, ev) => app.transcript.system(text, kind, ev && parseTime(ev.timestamp));
   const typing = (ev, own, live) => {
     if (!own && live) app.setTyping(ev.party_id, ev.event === 'chat_session_typing');
   };
@@ -36,9 +36,10 @@ export function eventHandlers(app) {
       const opts = app.bubbleOptions(ev, own);
       const text = messageText(ev);
       app.setTyping(ev.party_id, false);
+      if (own) app.textForm = null; // a form without a name was answered by it (replayed too)
       if (own && ev.msg_id) app.outbox.remove(ev.msg_id); // logged by the server: it reached ServicePattern
       if (own && app.transcript.has(ev.msg_id)) app.transcript.mark(ev.msg_id, true, opts);
-      else app.transcript.message(opts, text);
+      else app.transcript.message(opts, text, ev.html);
       agentSaid(ev, own, live, text);
     },
     chat_session_file: (ev, own, live) => {
@@ -47,6 +48,7 @@ export function eventHandlers(app) {
       agentSaid(ev, own, live, ev.file_name || t('file.file'));
     },
     chat_session_location: (ev, own) => app.transcript.location(app.bubbleOptions(ev, own), ev),
+    chat_session_signaling: (ev, own, live) => app.onSignal(ev, own, live), // calls: never shown as text
     chat_session_typing: typing,
     chat_session_not_typing: typing,
     chat_session_timeout_warning: (ev, own, live) => {
@@ -54,9 +56,13 @@ export function eventHandlers(app) {
       if (live) app.notifier.message();
     },
     chat_session_inactivity_timeout: (ev) => app.endChat(messageText(ev) || t('chat.inactivity')),
-    chat_session_ended: () => app.endChat(t('chat.ended')),
+    // The server's own end of a chat it found gone after inactivity says so (reason).
+    chat_session_ended: (ev) => app.endChat(t(ev.reason === 'inactivity' ? 'chat.inactivity' : 'chat.ended')),
+    chat_session_info: (ev) => app.showService(ev.service_name),
     chat_session_form_show: (ev, own, live) => {
       if (app.ended) return;
+      // No form name: the visitor's next message answers it (session.js sendMessage).
+      if (ev.form_name === '') return void (app.textForm = ev.form_request_id);
       app.forms.show(ev, live && app.notifier.seeing);
       if (live) app.notifier.message();
     },
@@ -73,5 +79,5 @@ function onStatus(app, ev) {
     if (line && line === app.els.transcript.lastChild) line.firstChild.textContent = text;
     else app.waitingLine = app.transcript.system(text, 'queue');
   } else if (ev.state === 'failed') app.endChat(t('chat.failed'));
-  else if (ev.state === 'completed') app.endChat(t('chat.ended'));
+  // 'completed' is no end: a survey may still follow a soft end; chat_session_ended ends it.
 }

@@ -1,7 +1,8 @@
 /**
  * Files from the visitor: the attach button, drag and drop onto the chat, paste. Each file's
  * type and size are checked before it is sent; uploads show their progress (XMLHttpRequest
- * upload events) and can be cancelled. The server shares a sent file in the chat itself.
+ * upload events) and can be cancelled; one that could not go says why and offers to retry.
+ * The server shares a sent file in the chat itself.
  */
 import { el, TOKEN } from './util.js';
 import { t } from './i18n.js';
@@ -23,23 +24,35 @@ export function fileProblem(file, maxBytes) {
 }
 
 /**
- * Sends `file` to POST /api/files, calling `onProgress(fraction)`.
- * @returns {{promise: Promise<void>, cancel: function(): void}} rejects with a message to show
+ * Sends `file` to POST /api/files, calling `onProgress(fraction)`. A failure rejects with the
+ * message to show and its `reason`: 'offline' (no answer: the network), 'failed' (the server
+ * could not take it now: worth a retry), 'tooLarge', 'refused' (no retry will help) or
+ * 'cancelled'.
+ * @param {File} file @param {function(number): void} onProgress @param {number} maxBytes
+ * @returns {{promise: Promise<void>, cancel: function(): void}}
  */
-export function upload(file, onProgress) {
+export function upload(file, onProgress, maxBytes) {
   const xhr = new XMLHttpRequest();
+  const name = file.name || t('file.file');
   const promise = new Promise((resolve, reject) => {
+    const fail = (reason, key) => reject(Object.assign(new Error(t(key, { name, size: Math.round(maxBytes / 1048576) })), { reason }));
     xhr.open('POST', '/api/files');
     xhr.setRequestHeader('X-Webchat-Token', TOKEN);
     xhr.responseType = 'json';
     xhr.upload.addEventListener('progress', (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
     xhr.addEventListener('load', () => {
       const data = xhr.response;
-      if (xhr.status >= 200 && xhr.status < 300 && data && !data.error) resolve();
-      else reject(new Error((data && data.error && data.error.message) || t('file.failed', { name: file.name })));
+      const code = data && data.error && data.error.code;
+      const status = xhr.status;
+      if (status >= 200 && status < 300 && data && !data.error) resolve();
+      else if (status === 413) fail('tooLarge', 'file.tooBig');
+      else if (code === 'chat_ended' || code === 'no_chat') fail('refused', 'file.chatEnded');
+      else if (status === 429) fail('failed', 'file.busy');
+      else if (status === 408 || status >= 500) fail('failed', 'file.failed');
+      else fail('refused', 'file.refused');
     });
-    xhr.addEventListener('error', () => reject(new Error(t('file.failed', { name: file.name }))));
-    xhr.addEventListener('abort', () => reject(new Error(t('file.cancelled', { name: file.name }))));
+    xhr.addEventListener('error', () => fail('offline', 'file.offline'));
+    xhr.addEventListener('abort', () => fail('cancelled', 'file.cancelled'));
     const body = new FormData();
     body.append('file', file, file.name);
     xhr.send(body);
@@ -96,4 +109,22 @@ export function progressRow(name, onCancel) {
   cancel.addEventListener('click', onCancel);
   row.append(label, bar, cancel);
   return { row, set: (fraction) => { bar.value = Math.round(fraction * 100); } };
+}
+
+/**
+ * A transcript row for a file that did not go (yet): why, and Retry and Cancel.
+ * @param {string} name @param {string} why @param {function(): void} onRetry @param {function(): void} onCancel
+ */
+export function heldRow(name, why, onRetry, onCancel) {
+  const row = el('div', 'wc-upload wc-upload--held');
+  const buttons = el('span', 'wc-upload-actions');
+  for (const [key, action] of [['file.retry', onRetry], ['file.cancel', onCancel]]) {
+    const button = el('button', 'wc-button wc-button--link', t(key));
+    button.type = 'button';
+    button.setAttribute('aria-label', `${t(key)}: ${name}`);
+    button.addEventListener('click', action);
+    buttons.append(button);
+  }
+  row.append(el('span', 'wc-upload-name', why), buttons);
+  return row;
 }

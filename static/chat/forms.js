@@ -98,7 +98,19 @@ export class Forms {
     });
     const skip = form.querySelector('[data-action="skip"]');
     if (skip) skip.addEventListener('click', () => { this.finish(card, id, t('form.skipped')); this.onSkip(ev); });
-    if (focus) (form.querySelector('input,textarea,select,button') || form).focus();
+    if (focus) this.reveal(card, form.querySelector('input,textarea,select,button') || form);
+  }
+
+  /** Focuses `field` and shows the card from its top, as far as keeping the field in view
+   * allows. Only the transcript scrolls: a plain focus() would scroll whatever it can. */
+  reveal(card, field) {
+    field.focus({ preventScroll: true });
+    const log = this.transcript.root;
+    const origin = log.getBoundingClientRect().top - log.scrollTop;
+    const shown = (field.labels && field.labels[0]) || field; // a radio is drawn by its label
+    const top = card.getBoundingClientRect().top - origin - 8;
+    const bottom = shown.getBoundingClientRect().bottom - origin + 8;
+    log.scrollTo({ top: Math.max(top, bottom - log.clientHeight), behavior: 'instant' });
   }
 
   finish(card, id, text) {

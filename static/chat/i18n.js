@@ -8,6 +8,9 @@ const strings = (() => {
   try { return JSON.parse(document.getElementById('wc-strings').textContent); } catch { return {}; }
 })();
 
+/** Strings a module loaded later brings (calls.js). @param {Record<string, string>} more */
+export function addStrings(more) { Object.assign(strings, more); }
+
 /**
  * The string `key` with `{name}` placeholders filled from `values`.
  * @param {string} key @param {Record<string, *>} [values]

@@ -1,11 +1,40 @@
 /**
  * Telling the visitor about messages they have not seen (the tab hidden, or the widget closed):
  * an unread count (in this page's title, and reported to the host page for its title and the
- * launcher's badge) and an optional beep (WebAudio; off by default, toggled in the header).
+ * launcher's badge), an optional beep (WebAudio; off by default, toggled in the header), and
+ * desktop notifications while the page is hidden (see `desktop`).
  */
 import { store } from './storage.js';
 
 const SOUND_KEY = 'webchat.sound';
+
+/**
+ * Desktop notifications (the Notification API) of the agent's messages while the page is hidden.
+ * Permission is asked for once the visitor sends their first message (never on load: a visitor
+ * who has not chatted has no reason to grant it). Framed, the host page asks and shows them
+ * (`relay`, set by host.js): browsers refuse both to cross-origin frames.
+ */
+export const desktop = {
+  /** @type {null | function(object): void} */
+  relay: null,
+  asked: false,
+
+  ask() {
+    if (this.asked) return;
+    this.asked = true;
+    if (this.relay) this.relay({ ask: true });
+    else if (window.Notification && Notification.permission === 'default') Notification.requestPermission();
+  },
+
+  /** Shows `body` from `title` if the page is hidden (and the visitor allowed notifications). */
+  show(title, body) {
+    if (document.visibilityState !== 'hidden') return;
+    if (this.relay) this.relay({ title, body });
+    else if (window.Notification && Notification.permission === 'granted') {
+      new Notification(title, { body, tag: 'webchat' }).onclick = () => window.focus();
+    }
+  },
+};
 
 export class Notifier {
   /**
@@ -25,6 +54,17 @@ export class Notifier {
     });
     document.addEventListener('visibilitychange', () => this.seenMaybe());
     addEventListener('focus', () => this.seenMaybe());
+    // The visitor's first message (Enter in the message box, or Send): seen here, in the capture
+    // phase, before the composer empties the box.
+    const box = document.getElementById('wc-message');
+    if (!box) return;
+    const sending = (e) => {
+      const enter = e.type === 'keydown' && e.key === 'Enter' && !e.shiftKey && !e.isComposing;
+      const send = enter ? e.target === box : e.type === 'submit' && e.target === box.form;
+      if (send && box.value.trim()) desktop.ask();
+    };
+    document.addEventListener('keydown', sending, true);
+    document.addEventListener('submit', sending, true);
   }
 
   /** Whether the visitor can see the chat now. */

@@ -86,6 +86,8 @@ export class PreChat {
       input.required = !!(known && known.required);
       input.setAttribute('autocomplete', known ? known.autocomplete : 'off');
       if (input.type === 'tel') input.setAttribute('inputmode', 'tel');
+      // Addresses and numbers read left to right on any page ("bad@", not "@bad" in Arabic).
+      if (['email', 'tel', 'url'].includes(input.type)) input.dir = 'ltr';
       const v = this.prefillFor(p.name);
       if (v !== undefined) input.value = v;
       const label = el('label', 'wc-label', known ? t(known.label) : humanise(p.name));

@@ -5,7 +5,7 @@
  */
 import { uuid } from './util.js';
 import { t } from './i18n.js';
-import { fileProblem, progressRow, upload } from './files.js';
+import { fileProblem, heldRow, progressRow, upload } from './files.js';
 
 export const MESSAGE = 'chat_session_message';
 const REFUSED = new Set(['invalid_frame', 'unknown_event', 'invalid_event', 'too_long', 'no_chat', 'chat_ended', 'unconfirmed']);
@@ -23,6 +23,9 @@ export const sessionMethods = {
   setStarting(on) { this.starting = on; this.prechat.setBusy(on); },
 
   sendMessage(text) {
+    // A form asked for with no name is answered by this message too, as Bright Pattern's client does.
+    if (this.textForm != null) this.sendReliable({ event: 'chat_session_form_data', form_request_id: this.textForm, form_name: '', data: { text } });
+    this.textForm = null;
     const entry = this.sendReliable({ event: MESSAGE, msg: text });
     if (entry) this.transcript.message({ id: entry.id, own: true, name: t('chat.you'), pending: true }, text);
   },
@@ -41,11 +44,11 @@ export const sessionMethods = {
   },
 
   /** Typing notices are fire-and-forget: a stale one is worth nothing after a reconnect. */
-  sendTyping(on) {
+  sendTyping(on, draft) {
     if (this.view !== 'chat') return;
     const id = uuid();
     if (this.typingIds.size > 100) this.typingIds.clear();
-    const event = { event: on ? 'chat_session_typing' : 'chat_session_not_typing' };
+    const event = { event: on ? 'chat_session_typing' : 'chat_session_not_typing', msg: draft };
     if (this.conn.send({ type: 'send', id, event })) this.typingIds.add(id);
   },
 
@@ -91,15 +94,60 @@ export const sessionMethods = {
     if (!this.accepting()) return;
     const problem = fileProblem(file, this.config.maxUpload);
     if (problem) return void this.transcript.system(problem, 'error');
-    let job = null;
-    const progress = progressRow(file.name, () => job && job.cancel());
-    this.transcript.append(progress.row);
-    job = upload(file, progress.set);
+    this.sendFile({ file, row: null });
+  },
+
+  /**
+   * Sends one file, showing its progress. Like text in the outbox, a file is held while the
+   * socket is down, or after a send the network or a busy server broke off, and goes when the
+   * socket is back (flushFiles) or at Retry; a refused one says why and is dropped.
+   */
+  sendFile(job) {
+    const name = job.file.name || t('file.file');
+    if (this.conn.status !== 'open') return void this.holdFile(job, t('file.waiting', { name }));
+    this.heldFiles.delete(job);
+    let transfer = null;
+    const progress = progressRow(name, () => transfer && transfer.cancel());
+    this.placeFileRow(job, progress.row);
+    transfer = upload(job.file, progress.set, this.config.maxUpload);
     // On success the server shares the file itself, and its event frame draws it.
-    job.promise.then(() => progress.row.remove(), (error) => {
+    transfer.promise.then(() => progress.row.remove(), (error) => {
+      if (error.reason === 'offline' || error.reason === 'failed') return void this.holdFile(job, error.message);
       progress.row.remove();
       this.transcript.system(error.message, 'error');
     });
+  },
+
+  holdFile(job, why) {
+    this.heldFiles.add(job);
+    this.placeFileRow(job, heldRow(job.file.name || t('file.file'), why, () => this.sendFile(job), () => {
+      this.heldFiles.delete(job);
+      job.row.remove();
+      this.els.transcript.focus();
+    }));
+  },
+
+  /** Puts a file's row in place of its previous one, keeping the focus in it. */
+  placeFileRow(job, row) {
+    const hadFocus = !!job.row && job.row.contains(document.activeElement);
+    if (job.row && job.row.isConnected) job.row.replaceWith(row);
+    else this.transcript.append(row);
+    job.row = row;
+    if (hadFocus) row.querySelector('button').focus();
+  },
+
+  /** The socket is back: held files go. */
+  flushFiles() {
+    if (this.accepting()) for (const job of [...this.heldFiles]) this.sendFile(job);
+  },
+
+  /** The chat ended: held files can no longer go. */
+  dropFiles() {
+    for (const job of this.heldFiles) {
+      job.row.remove();
+      this.transcript.system(t('file.chatEnded', { name: job.file.name || t('file.file') }), 'error');
+    }
+    this.heldFiles.clear();
   },
 
   shareLocation() {

@@ -97,9 +97,23 @@ export function parseTime(ts) {
   return ts && Number.isFinite(n) && n > 0 ? new Date(n > 1e11 ? n : n * 1000) : null;
 }
 
-/** "14:05" in the page's language. @param {Date} date */
+/** Date formats of the page's language, made once each. */
+const formats = new Map();
+/** `date` formatted in the page's language. @param {Date} date @param {Intl.DateTimeFormatOptions} options */
+export function formatDate(date, options) {
+  const key = JSON.stringify(options);
+  if (!formats.has(key)) formats.set(key, new Intl.DateTimeFormat(document.documentElement.lang || undefined, options));
+  return formats.get(key).format(date);
+}
+
+/** "7:54 PM" or "19:54", as the page's language writes the hour (no leading zero). @param {Date} date */
 export function clock(date) {
-  return date.toLocaleTimeString(document.documentElement.lang || undefined, { hour: '2-digit', minute: '2-digit' });
+  return formatDate(date, { hour: 'numeric', minute: '2-digit' });
+}
+
+/** The local calendar day of `date`, as a key ("2026-11-30"). @param {Date} date */
+export function dayOf(date) {
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
 }
 
 /** A <time> element for `date`. @param {Date} date */
@@ -107,6 +121,50 @@ export function timeElement(date) {
   const t = el('time', 'wc-time', clock(date));
   t.dateTime = date.toISOString();
   return t;
+}
+
+/** Up to two initials of a name ("Alice Martin" → "AM"; one word, one letter). @param {string} name */
+export function initials(name) {
+  const words = String(name || '').trim().split(/\s+/).filter(Boolean);
+  const first = (word) => (word ? [...word][0].toLocaleUpperCase() : '');
+  return words.length > 1 ? first(words[0]) + first(words[words.length - 1]) : first(words[0]);
+}
+
+/**
+ * An agent's photo as a blob: URL, fetched once per page whatever the number of avatars showing
+ * it (the photo route forbids caching, so every <img> would download it again). Rejects when the
+ * agent has none: callers then keep the monogram.
+ * @param {string} path @returns {Promise<string>}
+ */
+const photos = new Map();
+export function photoURL(path) {
+  if (!photos.has(path)) {
+    const url = fileLink(path).url
+      .then((link) => fetch(link, { cache: 'no-store' }))
+      .then((r) => (r.ok && /^image\//.test(r.headers.get('Content-Type') || '') ? r.blob() : Promise.reject(new Error(`photo: ${r.status}`))))
+      .then((blob) => URL.createObjectURL(blob));
+    url.catch(() => photos.delete(path));
+    photos.set(path, url);
+  }
+  return photos.get(path);
+}
+
+/**
+ * A round avatar: the person's initials, covered by their photo once it has loaded (`path`:
+ * see photoURL), so it is never an empty circle. Decorative: the name is said in text nearby.
+ * @param {string} name @param {string|null} [path] @param {string} [className]
+ */
+export function avatar(name, path, className = 'wc-avatar') {
+  const box = el('span', className);
+  box.setAttribute('aria-hidden', 'true');
+  box.append(el('span', 'wc-monogram', initials(name)));
+  if (path) {
+    photoURL(path).then((url) => {
+      const img = Object.assign(el('img', 'wc-avatar-photo'), { alt: '', src: url });
+      box.append(img);
+    }, () => {});
+  }
+  return box;
 }
 
 /** The text of an event: `msg_text` (plain) if present, else `msg` with `<br>` as newlines. */

@@ -3,7 +3,7 @@
  * where the focus goes in it, chat availability (which picks the view without a chat), and the
  * header (status line, agent's photo). Methods of App (controller.js), mixed into it.
  */
-import { download, fetchJSON, linkTo } from './util.js';
+import { download, fetchJSON, initials, photoURL } from './util.js';
 import { t } from './i18n.js';
 
 const AVAILABILITY_POLL_MS = 15000;
@@ -19,13 +19,29 @@ export const viewMethods = {
     this.els.transcript.hidden = !withChat;
     this.els.composer.hidden = view !== 'chat' || this.log.closing;
     this.els.after.hidden = view !== 'ended';
-    if (withChat) this.transcript.scrollToEnd();
+    if (withChat) { this.transcript.keepAtEnd(); this.transcript.scrollToEnd(); }
     this.composer.setEnabled(view === 'chat' && !this.log.closing);
     clearInterval(this.availabilityTimer);
     if (view === 'offline') this.availabilityTimer = setInterval(() => this.checkAvailability(), AVAILABILITY_POLL_MS);
-    if (view === 'prechat') this.prechat.load().then(() => this.focusIfWanted());
+    if (view === 'prechat') { this.watchConnection(); this.prechat.load().then(() => this.focusIfWanted()); }
     else this.focusIfWanted();
     this.renderStatus();
+  },
+
+  /** Start chat waits for a connection: while the server is busy or out of reach it is disabled,
+   * a line below saying why, rather than failing when pressed. It follows data-connection, which
+   * the status line sets. Once per page. */
+  watchConnection() {
+    if (this.connectionWatch) return;
+    const wait = document.getElementById('wc-prechat-wait');
+    const update = () => {
+      const down = ['busy', 'offline'].includes(this.els.app.dataset.connection);
+      if (down || !this.starting) this.prechat.button.disabled = down;
+      wait.hidden = !down;
+    };
+    this.connectionWatch = new MutationObserver(update);
+    this.connectionWatch.observe(this.els.app, { attributes: true, attributeFilter: ['data-connection'] });
+    update();
   },
 
   focusIfWanted() {
@@ -72,35 +88,67 @@ export const viewMethods = {
     else this.els.offlineNote.textContent = t('offline.still');
   },
 
-  /** The agent's name and photo in the header; null: none. */
+  /** The service's name under the title (chat_session_info), or none. */
+  showService(name) {
+    const line = document.getElementById('wc-service');
+    line.textContent = name || '';
+    line.hidden = !name;
+  },
+
+  /** The agent's name and photo in the header (their initials until the photo loads, or when
+   * they have none); null: none (the logo shows). */
   showAgent(party) {
     this.agent = party;
-    const photo = this.els.photo;
-    const show = (on) => { photo.hidden = !on; this.els.app.classList.toggle('wc-has-agent', on); };
-    show(false);
-    if (party && party.avatar) {
-      photo.onload = () => show(this.agent === party);
-      photo.onerror = () => show(false);
-      linkTo(photo, 'src', party.avatar).catch(() => show(false));
+    const { agent, initials: letters, photo } = this.els;
+    agent.hidden = !party;
+    photo.hidden = true;
+    this.els.app.classList.toggle('wc-has-agent', !!party);
+    if (party) {
+      letters.textContent = initials(party.name);
+      if (party.avatar) {
+        photoURL(party.avatar).then((url) => {
+          if (this.agent !== party) return;
+          photo.src = url;
+          photo.hidden = false;
+        }, () => {});
+      }
     }
     this.renderStatus();
   },
 
-  /** The header's status line: the connection's trouble first, else where the chat stands. */
+  /**
+   * The header's status line: the connection's trouble first, else where the chat stands. Its
+   * dot tells the state by shape as well as colour (data-tone): a dot when connected (an agent
+   * with you), a ring while waiting or reconnecting, a dash when nothing goes on (offline,
+   * ended). The text wraps rather than being cut.
+   */
   renderStatus() {
     const conn = this.conn ? this.conn.status : 'connecting';
     if (conn !== 'open' && this.starting) this.setStarting(false);
-    let state = conn;
-    let text = t(`status.${conn}`);
-    if (conn === 'open' && this.upstreamRetrying) [state, text] = ['retrying', t('status.retrying')];
-    else if (conn === 'open' && this.view === 'ended') text = t('status.ended');
-    else if (conn === 'open' && this.view === 'chat' && this.log.closing) text = t('status.closing');
-    else if (conn === 'open' && this.view === 'chat' && this.agent) text = t('status.agent', { name: this.agent.name });
-    else if (conn === 'open' && this.view === 'chat') text = t('status.waiting');
-    else if (conn === 'open' && this.view === 'offline') text = t('status.unavailable');
-    this.els.status.dataset.state = state;
+    const open = conn === 'open';
+    const inChat = open && this.view === 'chat';
+    let [state, tone, key] = [conn, open ? 'live' : 'waiting', `status.${conn}`];
+    if (open && this.upstreamRetrying) [state, tone, key] = ['retrying', 'waiting', 'status.retrying'];
+    else if (open && this.view === 'ended') [tone, key] = ['idle', 'status.ended'];
+    else if (inChat && this.log.closing) [tone, key] = ['idle', 'status.closing'];
+    else if (inChat && this.agent) key = 'status.agent';
+    else if (inChat) [tone, key] = ['waiting', 'status.waiting'];
+    else if (open && this.view === 'offline') [tone, key] = ['idle', 'status.unavailable'];
+    this.els.callButton.hidden = !(inChat && this.agent && !this.log.closing);
+    const line = this.els.status;
+    line.dataset.state = state;
+    line.dataset.tone = tone;
     this.els.app.dataset.connection = state;
-    if (this.els.status.textContent !== text) this.els.status.textContent = text;
+    const name = key === 'status.agent' ? this.agent.name : '';
+    if (line.textContent === t(key, { name }) && line.dataset.key === key) return; // unchanged: not announced again
+    line.dataset.key = key;
+    if (!name) return void (line.textContent = t(key));
+    // "Chatting with Alice Martin", the name in bold (placed where the language puts it).
+    const [before, after = ''] = t(key, { name: '\u0001' }).split('\u0001');
+    const strong = document.createElement('strong');
+    strong.className = 'wc-status-name';
+    strong.textContent = name;
+    line.replaceChildren(before, strong, after);
   },
 
   downloadTranscript() {

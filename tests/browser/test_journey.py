@@ -53,17 +53,20 @@ def test_embed_launcher_prechat_chat_files_reload_tabs(context, server, sim):
     assert navigation and navigation[0]["page"] == server.url + "/"
     assert navigation[0]["title"] == "Home — Example Co."
 
-    # Messages: the visitor's and the agent's, with times; text stays text; links are links.
+    # Messages: the visitor's and the agent's, with times (one on each group of messages);
+    # text stays text; links are links.
     widget.say('Hello <b>there</b>\nsee https://example.com/x?a=1.')
     own = widget.own_bubbles("Hello <b>there</b>")
     expect(own).to_have_count(1)
-    expect(own.locator("time")).to_have_count(1)
+    group = widget.chat.locator(".wc-group", has=own)
+    expect(group.locator(".wc-meta time")).to_have_count(1)
     expect(own.locator("b")).to_have_count(0)
     expect(own.locator(".wc-text")).to_have_text('Hello <b>there</b>\nsee https://example.com/x?a=1.')
     link = own.get_by_role("link", name="https://example.com/x?a=1")
     expect(link).to_have_attribute("rel", "noopener noreferrer")
     expect(widget.agent_bubbles("You said")).to_have_count(1)
-    expect(widget.agent_bubbles("You said").locator("time")).to_have_count(1)
+    reply = widget.chat.locator(".wc-group", has=widget.agent_bubbles("You said"))
+    expect(reply.locator(".wc-meta time")).to_have_count(1)
     assert page.evaluate("__events").count("chatStarted") == 1
 
     # Typing notices reach the agent, debounced: one "typing" for many keystrokes, then

@@ -30,17 +30,17 @@ def test_a_javascript_location_is_text_and_an_https_one_a_safe_link(context, ser
     _agent_location(sim, chat_id, HOSTILE)
     _agent_location(sim, chat_id, "data:text/html,<script>alert(1)</script>", "52.5", "13.4")
     _agent_location(sim, chat_id, MAP)
-    places = widget.chat.locator(".wc-msg--agent", has_text="My location")
+    places = widget.chat.locator(".wc-msg--agent", has_text="Location")
     expect(places).to_have_count(3)
     # The javascript: one: the words, no link at all.
     expect(places.nth(0).locator("a")).to_have_count(0)
-    expect(places.nth(0).locator(".wc-place")).to_have_text("My location")
+    expect(places.nth(0).locator(".wc-place")).to_have_text("Location")
     # The data: one: its URL is dropped, so the map of its coordinates is linked instead.
     expect(places.nth(1).locator("a")).to_have_attribute(
         "href", "https://www.openstreetmap.org/?mlat=52.5&mlon=13.4"
     )
     # The https one: a link that opens apart and tells the map nothing about us.
-    good = places.nth(2).get_by_role("link", name="My location")
+    good = places.nth(2).get_by_role("link", name="Location")
     expect(good).to_have_attribute("href", MAP)
     expect(good).to_have_attribute("rel", "noopener noreferrer")
     expect(good).to_have_attribute("target", "_blank")
@@ -80,6 +80,6 @@ def test_the_widget_itself_never_links_another_scheme(context, server, sim):
     )
     for url in (HOSTILE, " JavaScript:alert(1)", "data:text/html,x", "vbscript:x"):
         count, text = drawn[url]
-        assert count == 0 and "My location: 52.5, 13.4" in text, (url, drawn[url])
+        assert count == 0 and "Location: 52.5, 13.4" in text, (url, drawn[url])
     assert drawn["map"] == [MAP, "noopener noreferrer", "_blank"]
     assert drawn["link"] == "SPAN"

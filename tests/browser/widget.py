@@ -16,8 +16,12 @@ TINY_PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5c1e3a50000000049454e44ae426082"
 )
 
-# Console messages that are the expected sound of a test cutting the network.
-EXPECTED_NOISE = re.compile(r"WebSocket connection to .* failed|net::ERR_INTERNET_DISCONNECTED")
+# Console messages that are the expected sound of a test cutting the network (or answering a
+# request with an error on purpose).
+EXPECTED_NOISE = re.compile(
+    r"WebSocket connection to .* failed|net::ERR_INTERNET_DISCONNECTED"
+    r"|Failed to load resource: the server responded with a status of"
+)
 
 
 class ConsoleWatch:

@@ -15,8 +15,9 @@ from typing import Any
 from ..servicepattern import ServicePatternClient, UpstreamError
 from ..store import Store, StoreError
 from .errors import ChatEnded, ChatTooLong, NoChat
-from .events import event_key, is_terminal, log_key, sort_history
+from .events import CALL_CLOSED, event_key, is_terminal, log_key, sort_history
 from .identities import Identities
+from .richtext import with_html
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ class ChatLog:
         """
         if not events:
             return False
+        # An agent's message with markup carries its sanitised HTML in the log: one cleaning,
+        # whichever tab or replay shows it.
+        events = [with_html(e, chat_id) for e in events]
         # The chat's state first, then the log: a tab that sees an event and asks at once
         # (a reload on "ended") finds the state that event brought.
         ended = any(is_terminal(e) for e in events)
@@ -100,6 +104,25 @@ class ChatLog:
         ending = {"event": "chat_session_ended", "reason": reason, "synthetic": True}
         self.record(visitor_id, chat_id, [ending])
 
+    def gone_reason(self, visitor_id: str, error: UpstreamError) -> str:
+        """Why a chat ServicePattern no longer knows ended, as far as we can tell.
+
+        A poll (or the history a returning tab asks for) answered with code 5005 ("not found or
+        already ended") on a chat that was still under way means the server closed it while
+        no event of ours could say so: in practice its inactivity timeout, which the widget
+        words as such ("inactivity"). A plain 404, or a 5005 after the conversation was
+        reported `completed`, is only "not_found".
+        """
+        if error.error_code != "5005":
+            return "not_found"
+        try:
+            chat = self.store.get_chat(visitor_id)
+        except StoreError:
+            chat = None
+        if chat is not None and chat.get("state") == "completed":
+            return "not_found"
+        return "inactivity"
+
     def reconcile(self, visitor_id: str, chat_id: str) -> bool:
         """Add to the log whatever Get Chat History has that the log lacks; True if ended.
 
@@ -111,13 +134,15 @@ class ChatLog:
             history = self.client.get_chat_history(who, chat_id)
         except UpstreamError as error:
             if error.gone:
-                self.end(visitor_id, chat_id, reason="not_found")
+                self.end(visitor_id, chat_id, reason=self.gone_reason(visitor_id, error))
                 return True
             log.warning("history of chat %s unavailable: %s", chat_id, error.message)
             return False
         finally:
             self.identities.save(visitor_id, who)
-        return self.record(visitor_id, chat_id, sort_history(history), strict=True)
+        pointer = self.store.get_chat(visitor_id) or {}
+        closed = pointer.get(CALL_CLOSED) if pointer.get("chat_id") == chat_id else None
+        return self.record(visitor_id, chat_id, sort_history(history, chat_id, closed), strict=True)
 
     def announce(self, visitor_id: str, status: str) -> None:
         """Tell every socket of the visitor that ServicePattern stopped or resumed answering."""

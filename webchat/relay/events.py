@@ -8,8 +8,26 @@ import time
 from typing import Any
 
 TERMINAL_EVENTS = {"chat_session_ended", "chat_session_inactivity_timeout"}
-TERMINAL_STATES = {"failed", "completed"}
-SKIPPED_IN_HISTORY = {"chat_session_signaling"}
+# `completed` is not an end: after a soft end (chat_session_disconnect) the scenario may still
+# show a survey form; the chat ends with chat_session_ended. Bright Pattern's browser client
+# ends a chat on `failed` only.
+TERMINAL_STATES = {"failed"}
+SIGNALING = "chat_session_signaling"
+# The visitor's signals every tab must know of (a call answered or ended in one tab is no longer
+# offered in another; a callback asked for is shown), logged without their session description.
+# Network candidates and camera states matter only to the tab in the call: not logged.
+LOGGED_SIGNALS = {
+    "REQUEST_CALL",
+    "OFFER_CALL",
+    "ANSWER_CALL",
+    "END_CALL",
+    "REQUEST_PHONE_CALL",
+    "REQUEST_SMS",
+}
+# After these no earlier offer of a call may be answered.
+CALL_CLOSERS = {"ANSWER_CALL", "END_CALL", "CALL_REJECTED"}
+# The chat pointer's field for when the visitor last answered or ended a call.
+CALL_CLOSED = "call_closed"
 
 
 def event_key(event: dict[str, Any]) -> str | None:
@@ -20,7 +38,7 @@ def event_key(event: dict[str, Any]) -> str | None:
     ServicePattern as echoes.
     """
     msg_id = event.get("msg_id")
-    if event.get("event") in ("chat_session_message", "chat_session_file") and msg_id:
+    if event.get("event") in ("chat_session_message", "chat_session_file", SIGNALING) and msg_id:
         return f"{event['event']}:{event.get('party_id', '')}:{msg_id}"
     return None
 
@@ -73,7 +91,57 @@ def own_file(chat_id: str, msg_id: str, file_id: str, file_type: str, name: str)
     }
 
 
-def sort_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """History in time order (stable), signalling dropped, as the reference clients do."""
-    kept = [e for e in events if e.get("event") not in SKIPPED_IN_HISTORY]
-    return sorted(kept, key=lambda e: int(e.get("timestamp") or 0))
+def own_signal(chat_id: str, msg_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The visitor's signal as a logged event (none for those only the calling tab needs)."""
+    if data.get("type") not in LOGGED_SIGNALS:
+        return []
+    kept = {k: v for k, v in data.items() if k not in ("sdp", "candidate")}
+    return [
+        {
+            "event": SIGNALING,
+            "msg_id": msg_id,
+            "party_id": chat_id,
+            "data": kept,
+            "timestamp": now_timestamp(),
+        }
+    ]
+
+
+def _signal(event: dict[str, Any]) -> str:
+    data = event.get("data")
+    return str(data.get("type", "")) if isinstance(data, dict) else ""
+
+
+def pending_offer(
+    events: list[dict[str, Any]], chat_id: str | None, closed_at: str | None = None
+) -> list[dict[str, Any]]:
+    """The agent's last offer of a call that nobody answered, rejected or ended yet, with the
+    network candidates the agent sent after it: what a page rebuilt from history still needs
+    to ring. Every other signal of the past is dropped: an answered or ended call is over.
+
+    History may leave out the visitor's own signals (the reference clients skip signalling
+    there): `closed_at`, the time the visitor last answered or ended a call (kept with the
+    chat's pointer), closes every offer made up to then as well."""
+    pending: list[dict[str, Any]] = []
+    closed = int(closed_at or 0)
+    for event in events:
+        if event.get("event") != SIGNALING:
+            continue
+        kind, agent = _signal(event), event.get("party_id") != chat_id
+        if kind == "OFFER_CALL" and agent:
+            pending = [event] if int(event.get("timestamp") or 0) > closed else []
+        elif kind == "ICE_CANDIDATE" and agent and pending:
+            pending.append(event)
+        elif kind in CALL_CLOSERS:
+            pending = []
+    return pending
+
+
+def sort_history(
+    events: list[dict[str, Any]], chat_id: str | None = None, closed_at: str | None = None
+) -> list[dict[str, Any]]:
+    """History in time order (stable). Signalling is dropped, as the reference clients do,
+    except an offer still waiting for an answer (`pending_offer`)."""
+    ordered = sorted(events, key=lambda e: int(e.get("timestamp") or 0))
+    ringing = {id(e) for e in pending_offer(ordered, chat_id, closed_at)}
+    return [e for e in ordered if e.get("event") != SIGNALING or id(e) in ringing]

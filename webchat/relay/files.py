@@ -87,9 +87,7 @@ class Files:
         finally:
             self.identities.save(visitor_id, who)
 
-    def open_photo(
-        self, visitor_id: str, party_id: str, user_agent: str | None = None
-    ) -> Streamed:
+    def open_photo(self, visitor_id: str, party_id: str, user_agent: str | None = None) -> Streamed:
         """A streamed photo of an agent who joined the visitor's current chat."""
         chat_id, _ = self._find_event(visitor_id, "chat_session_party_joined", "party_id", party_id)
         who = self.identities.load(visitor_id, user_agent)

@@ -29,14 +29,19 @@ from ..store.base import SendClaim
 from .backoff import RetryPolicy
 from .chatlog import ChatLog
 from .errors import ChatEnded, ChatTooLong, SendPending, Unconfirmed
-from .events import event_key, own_message, sort_history
+from .events import CALL_CLOSED, CALL_CLOSERS, event_key, own_message, own_signal, sort_history
 from .identities import Identities
 
 if TYPE_CHECKING:
     from ..servicepattern import Identity
 
 NO_RETRY = {"chat_session_typing", "chat_session_not_typing"}  # stale by the time a retry lands
-WITH_MSG_ID = {"chat_session_message", "chat_session_navigation", "chat_session_location"}
+WITH_MSG_ID = {
+    "chat_session_message",
+    "chat_session_navigation",
+    "chat_session_location",
+    "chat_session_signaling",
+}
 REPEATABLE = {"chat_session_end", "chat_session_disconnect"}  # a repeat changes nothing
 BUSY_WAIT = 5.0  # how long a resend waits for another holder's outcome before `upstream`
 
@@ -136,13 +141,16 @@ class Sender:
                 logged = []
                 if outbound["event"] == "chat_session_message":
                     logged.append(own_message(chat_id, send_id, outbound["msg"]))
+                elif outbound["event"] == "chat_session_signaling":
+                    logged += own_signal(chat_id, send_id, outbound["data"])
+                    if outbound["data"]["type"] in CALL_CLOSERS:  # for a log rebuilt from history
+                        closed = {CALL_CLOSED: logged[-1]["timestamp"]}
+                        store.update_chat(visitor_id, chat_id, closed)
                 # Logged before the claim completes: a holder dying in between leaves a resend
                 # that finds the post in history and logs it again, which the log's keys skip.
                 chatlog.record(visitor_id, chat_id, logged + piggyback)
             except BaseException:
-                store.release_send(
-                    chat_id, send_id, holder, forget=not attempt.may_have_arrived
-                )
+                store.release_send(chat_id, send_id, holder, forget=not attempt.may_have_arrived)
                 raise
             store.complete_send(chat_id, send_id, holder)
 
@@ -223,6 +231,6 @@ class Sender:
         history = self.client.get_chat_history(who, chat_id)
         if not any(e.get("event") == event["event"] and e.get("msg_id") == msg_id for e in history):
             return False
-        keyed = [e for e in sort_history(history) if event_key(e) is not None]
+        keyed = [e for e in sort_history(history, chat_id) if event_key(e) is not None]
         self.chatlog.record(visitor_id, chat_id, keyed)
         return True

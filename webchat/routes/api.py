@@ -78,6 +78,7 @@ def config() -> dict:
         "max_message_chars": settings.max_message_chars,
         "max_upload_bytes": settings.max_upload_bytes,
         "soft_end": settings.post_chat_survey,
+        "typing_preview": settings.typing_preview,
     }
 
 

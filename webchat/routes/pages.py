@@ -20,11 +20,28 @@ bp.record_once(lambda state: theme.init_app(cast(Flask, state.app)))
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 FORM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEMO_PAGES = {"": "home", "help": "help"}
-# The loader's own strings: the `launcher.*` keys of every language, put in at serve time.
-LAUNCHER_KEYS = ("launcher.open", "launcher.close", "launcher.unread")
+# Strings of a part of the chat page loaded only when used (static/chat/calls.js): not in the
+# page's JSON block, but fetched from /chat/strings/calls, so the page stays light.
+LAZY = "calls."
+CHAT_PERMISSIONS = (
+    "microphone=(self), camera=(self), geolocation=(self), display-capture=(), usb=(), "
+    "serial=(), hid=(), midi=(), payment=()"
+)
+# The loader's own strings: the `launcher.*` keys of every language (and `rtl` for a language
+# read from right to left), put in at serve time.
+LAUNCHER_KEYS = ("launcher.open", "launcher.close", "launcher.unread", "launcher.dismiss")
 STRINGS_MARK = "/*STRINGS*/{}"
 # What the mark becomes before minifying: a name, which the minifier keeps as it is.
 STRINGS_SLOT = "__webchat_launcher_strings__"
+# The launcher's default colour: the theme's brand colour (theme.brand_color), else ours.
+COLOR_MARK = "/*COLOR*/'#1f5fbf'"
+COLOR_SLOT = "__webchat_brand_color__"
+DEFAULT_COLOR = "#1f5fbf"
+
+
+def _strings_json(strings: dict) -> str:
+    # No "<" at all: neither "</script" nor "<!--" can end or bend the page's JSON block.
+    return json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c")
 
 
 def _page_context() -> dict:
@@ -38,13 +55,13 @@ def _page_context() -> dict:
         "t": lambda key, **values: PLACEHOLDER.sub(
             lambda m: str(values.get(m[1], m[0])), str(strings.get(key, key))
         ),
-        # No "<" at all: neither "</script" nor "<!--" can end or bend the page's JSON block.
-        "strings_json": json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c"),
+        "strings_json": _strings_json({k: v for k, v in strings.items() if not k.startswith(LAZY)}),
         "forms": theme.form_names(current_app),
         "config": {
             "max_message_chars": settings.max_message_chars,
             "max_upload_bytes": settings.max_upload_bytes,
             "soft_end": settings.post_chat_survey,
+            "typing_preview": settings.typing_preview,
         },
     }
 
@@ -79,7 +96,23 @@ def chat() -> Response:
         )
     )
     response.headers["Cache-Control"] = "no-store"
+    # Calls (static/chat/calls.js) take the microphone and camera, location sharing the
+    # position, all in this page only (a host page's frame delegates them by its `allow`);
+    # nothing else that asks the visitor for a device or their screen.
+    response.headers["Permissions-Policy"] = CHAT_PERMISSIONS
     return theme.secure_page(response)
+
+
+@bp.get("/chat/strings/calls")
+def call_strings() -> Response:
+    """The `calls.*` strings of the visitor's language (English filling gaps), for calls.js."""
+    lang = theme.choose_language(current_app, request.args.get("lang"))
+    strings = theme.strings(current_app, lang)
+    body = json.dumps({k: v for k, v in strings.items() if k.startswith(LAZY)}, ensure_ascii=False)
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/forms/<name>")
@@ -101,6 +134,8 @@ def _launcher_strings() -> str:
     for lang in theme.languages(current_app):
         strings = theme.strings(current_app, lang)
         table[lang] = {key.split(".", 1)[1]: strings.get(key, "") for key in LAUNCHER_KEYS}
+        if strings.get("dir") == "rtl":
+            table[lang]["rtl"] = 1
     return json.dumps(table, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -111,11 +146,13 @@ def _loader_source(path: str, mtime: float) -> str:
     The strings go in after minifying, so the minifier never sees text from a language file.
     """
     with open(path, encoding="utf-8") as handle:
-        return theme.minify(handle.read().replace(STRINGS_MARK, STRINGS_SLOT, 1), "js")
+        source = handle.read().replace(STRINGS_MARK, STRINGS_SLOT, 1)
+        return theme.minify(source.replace(COLOR_MARK, COLOR_SLOT, 1), "js")
 
 
 def widget_js() -> Response:
-    """The embed loader, with the launcher's strings of every language put in.
+    """The embed loader, with the launcher's strings of every language and the theme's brand
+    colour put in.
 
     Cached briefly so a release reaches every site within minutes. Registered at app level as
     endpoint `widget_js`, the name templates embed it by.
@@ -125,9 +162,9 @@ def widget_js() -> Response:
         abort(404)
     path = os.path.join(folder, "widget.js")
     source = _loader_source(path, os.path.getmtime(path))
-    response = Response(
-        source.replace(STRINGS_SLOT, _launcher_strings(), 1), mimetype="text/javascript"
-    )
+    color = json.dumps(theme.brand_color(current_app) or DEFAULT_COLOR)
+    source = source.replace(STRINGS_SLOT, _launcher_strings(), 1).replace(COLOR_SLOT, color, 1)
+    response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["X-Content-Type-Options"] = "nosniff"

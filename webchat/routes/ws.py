@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from flask_sock import Sock
 
+from ..fdlimit import socket_ceiling
 from ..limits import FrameLimiter, StartLimiter
 from ..sockets import SocketCaps, SocketSession, rawsocket
 from ..sockets.registry import BUSY
@@ -78,6 +79,7 @@ def chat_socket(ws: Any) -> None:
             hello_timeout=settings.ws_hello_timeout,
             starts=current_app.extensions["webchat.start_limiter"],
             address=request.remote_addr,
+            typing_preview=settings.typing_preview,
         ).serve()
     finally:
         registry.discard(ws)
@@ -96,7 +98,8 @@ def init_app(app: Flask) -> None:
         },
     )
     # The ceiling of open sockets: the registry (app.py) counts them, this route admits them.
-    app.extensions["webchat.sockets"].max_open = settings.ws_max_open
+    # Fewer where the open-files limit cannot hold WS_MAX_OPEN sockets (webchat/fdlimit.py).
+    app.extensions["webchat.sockets"].max_open = socket_ceiling(settings.ws_max_open)
     app.before_request(check_socket)
     app.teardown_request(release_socket)
     app.extensions["webchat.socket_caps"] = SocketCaps(

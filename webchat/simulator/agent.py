@@ -27,6 +27,15 @@ FRIENDLY = [
 NOTES = b"Demo notes from your agent.\nThis file was sent by the ServicePattern simulator.\n"
 WARNING_TEXT = "Are you still there? This chat will close soon due to inactivity."
 TIMEOUT_TEXT = "This chat was closed due to inactivity."
+# A message with markup, as scenarios and agents may write them ("rich").
+RICH_TEXT = (
+    "<p>Here is what you can do <b>today</b>:</p>"
+    "<ul><li>Track your order</li><li>Change the <i>delivery</i> address</li></ul>"
+    '<p>Details: <a href="https://www.example.com/help">our help page</a></p>'
+)
+# An agent page that asked for signals this recently takes the visitor's calls.
+AGENT_PAGE_FRESH = 20.0
+NO_CALLS_TEXT = "I can't take a call right now, sorry. Let's keep chatting here."
 
 
 class Agent:
@@ -106,19 +115,42 @@ class Agent:
         if name == "chat_session_message":
             self._respond(chat, lambda: self._reply(chat, str(event.get("msg", ""))))
         elif name == "chat_session_file":
-            self._respond(chat, lambda: self._ack_file(chat, str(event.get("file_name", ""))))
+            name = str(event.get("file_name") or self.sim.file_name(event.get("file_id")))
+            self._respond(chat, lambda: self._ack_file(chat, name))
         elif name == "chat_session_end":
             self.end(chat)
         elif name == "chat_session_disconnect":
             self._leave(chat)
             chat.disconnected = True
             self._emit(chat, model.form_show(str(next(self._forms)), "survey"))
+        elif name == "chat_session_signaling":
+            self._on_signal(chat, event.get("data"))
         elif name == "chat_session_form_data":
             if chat.disconnected:
                 self._emit(chat, model.ended())
                 self.sim.end_chat(chat)
             else:
                 self._respond(chat, lambda: self.say(chat, "Thanks for your feedback!"))
+
+    def _on_signal(self, chat: Chat, data: object) -> None:
+        """Callbacks and texts are promised in words; a call request goes to the agent page
+        (webchat/simulator/agent_page.py) when one is open, else it is declined."""
+        if not isinstance(data, dict):
+            return
+        kind, number = data.get("type"), str(data.get("number", ""))
+        if kind == "REQUEST_PHONE_CALL":
+            self._respond(chat, lambda: self.say(chat, f"Sure, I will call you back at {number}."))
+        elif kind == "REQUEST_SMS":
+            self._respond(chat, lambda: self.say(chat, f"Done: I sent a text message to {number}."))
+        elif kind == "REQUEST_CALL" and not self.has_agent_page(chat):
+            self.signal(chat, {"type": "CALL_REJECTED"})
+            self._respond(chat, lambda: self.say(chat, NO_CALLS_TEXT))
+
+    def has_agent_page(self, chat: Chat) -> bool:
+        return time.monotonic() - chat.agent_page_seen < AGENT_PAGE_FRESH
+
+    def signal(self, chat: Chat, data: dict) -> None:
+        self._emit(chat, model.signaling(chat.next_msg_id(), chat.agent_party_id, data))
 
     def _respond(self, chat: Chat, reply: Callable[[], None]) -> None:
         """Typing now (or once joined), then the reply after reply_delay, then not typing."""
@@ -152,6 +184,8 @@ class Agent:
             self.say(chat, "Goodbye, and thanks for chatting with us!")
             self._typing(chat, False)
             self.end(chat)
+        elif word == "rich":
+            self.say(chat, RICH_TEXT)
         elif word == "survey":
             self.say(chat, "Could you fill in this short survey?")
             self._emit(chat, model.form_show(str(next(self._forms)), "survey"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import socket
 import time
@@ -11,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from .agent_page import PAGE as AGENT_PAGE
 from .clients import CLIENT_COOKIE
 from .errors import ApiError, file_not_found
 from .faults import Fault
@@ -20,6 +22,15 @@ from .simulator import Simulator
 from .uploads import read_first_file
 
 PREFIX = "/clientweb/api/v1"
+AGENT = "/agent/"
+AGENT_SIGNALS = (
+    "OFFER_CALL",
+    "ANSWER_CALL",
+    "ICE_CANDIDATE",
+    "END_CALL",
+    "CALL_REJECTED",
+    "CALL_STATE",
+)
 # Endpoints whose documented URL carries ?tenantUrl= (file and photo downloads do not).
 NEEDS_TENANT = {
     "availability",
@@ -31,6 +42,9 @@ NEEDS_TENANT = {
     "history",
     "upload",
 }
+# Downloads a WebChat client may make by its cookies alone: Bright Pattern's browser client
+# puts their URLs straight into <img src> and links, which send no Authorization header.
+COOKIE_ONLY = {"get_file", "profile_photo"}
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -68,6 +82,8 @@ def create_app(sim: Simulator) -> Flask:
     @app.before_request
     def gatekeeper() -> Response | None:
         g.set_cookies = {}
+        if request.path.startswith(AGENT):  # the agent's side: no API rules, not logged
+            return None
         g.drop = sim.faults.take_drop(request.path, request.method)
         if g.drop == "unread":
             sim.count_drop()
@@ -78,7 +94,19 @@ def create_app(sim: Simulator) -> Flask:
             sim.sleep(seconds)
         if fault is not None:
             return _fault_response(fault)
-        client_id = parse_auth(request.headers.get("Authorization"), cfg.app_id)
+        header = request.headers.get("Authorization")
+        if header is None and request.endpoint in COOKIE_ONLY:
+            client = sim.cookie_client(request.cookies.to_dict())
+            if client is None:
+                raise ApiError(
+                    401,
+                    "2000",
+                    "Authorization header missing",
+                    f"{request.path}: no Authorization header and no known client cookie",
+                )
+            g.client = client
+            return None
+        client_id = parse_auth(header, cfg.app_id)
         if request.endpoint in NEEDS_TENANT:
             tenant = request.args.get("tenantUrl")
             if tenant != cfg.tenant_url:
@@ -94,6 +122,8 @@ def create_app(sim: Simulator) -> Flask:
 
     @app.after_request
     def finish(response: Response) -> Response:
+        if request.path.startswith(AGENT):
+            return response
         if getattr(g, "drop", None) == "handled":
             sim.count_drop()
             _drop_connection()
@@ -220,5 +250,52 @@ def create_app(sim: Simulator) -> Flask:
         if not sim.has_photo(g.client, chat_id, party_id):
             return _json({"error_code": "5005", "error_message": "Party not found"}, 404)
         return Response(AGENT_PHOTO, 200, content_type="image/png")
+
+    # -- the agent's side of calls (agent_page.py): not part of the API --------------------
+
+    def agent_chat(chat_id: str) -> Any:
+        try:
+            return sim.chat(chat_id)
+        except KeyError:
+            raise ApiError(404, "5005", "No such chat") from None
+
+    @app.get(AGENT)
+    def agent_chats() -> Response:
+        """The live chats, each a link to its agent page (demo mode logs this address)."""
+        items = "".join(
+            f'<li><a href="{AGENT}{html.escape(c.chat_id)}">'
+            f"{html.escape(c.customer_first_name() or c.chat_id)}</a></li>"
+            for c in sim.chats()
+            if c.live
+        )
+        page = f"<!doctype html><title>Agent: chats</title><h1>Live chats</h1><ul>{items}</ul>"
+        return Response(page, 200, content_type="text/html; charset=utf-8")
+
+    @app.get(f"{AGENT}<chat_id>")
+    def agent_page(chat_id: str) -> Response:
+        agent_chat(chat_id)
+        return Response(AGENT_PAGE, 200, content_type="text/html; charset=utf-8")
+
+    @app.get(f"{AGENT}<chat_id>/signals")
+    def agent_signals(chat_id: str) -> Response:
+        chat = agent_chat(chat_id)
+        after = request.args.get("after", "0")
+        wait = request.args.get("wait", "8")
+        if not after.isdigit() or not wait.isdigit():
+            raise ApiError(400, "5003", "after and wait are whole numbers")
+        signals, next_after = sim.visitor_signals(chat_id, int(after), min(int(wait), 20))
+        return _json({"signals": signals, "next": next_after, "ended": chat.ended})
+
+    @app.post(f"{AGENT}<chat_id>/signal")
+    def agent_signal(chat_id: str) -> Response:
+        agent_chat(chat_id)
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or data.get("type") not in AGENT_SIGNALS:
+            raise ApiError(400, "5003", "data.type must be one of " + ", ".join(AGENT_SIGNALS))
+        try:
+            sim.agent_signal(chat_id, data)
+        except ValueError:
+            raise ApiError(404, "5005", "The chat has ended") from None
+        return Response(b"", 204)
 
     return app

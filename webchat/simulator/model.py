@@ -62,6 +62,7 @@ class Chat:
     agent_left: bool = False
     disconnected: bool = False
     msg_counter: int = 0
+    agent_page_seen: float = 0.0  # monotonic time an agent page last asked for signals
 
     @property
     def live(self) -> bool:

@@ -16,7 +16,8 @@ CLIENT_EVENTS: dict[str, tuple[str, ...]] = {
     "chat_session_message": ("msg_id", "msg"),
     "chat_session_typing": (),
     "chat_session_not_typing": (),
-    "chat_session_file": ("msg_id", "file_id", "file_type", "file_name"),
+    # file_name is optional: Bright Pattern's legacy Android client sends none.
+    "chat_session_file": ("msg_id", "file_id", "file_type"),
     "chat_session_form_data": ("form_request_id", "form_name", "data"),
     "chat_session_end": (),
     "chat_session_disconnect": (),

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import model
 from .agent import Agent
-from .clients import ClientRegistry
+from .clients import CLIENT_COOKIE, ClientRegistry
 from .config import SimConfig
 from .errors import ApiError, chat_not_found
 from .faults import DropWhen, Faults
@@ -111,6 +111,18 @@ class Simulator:
         if violation:
             self.violation(violation)
         return client, set_cookies
+
+    def cookie_client(self, cookies: dict[str, str]) -> Client | None:
+        """The WebChat client these cookies name, if one was issued them; None otherwise."""
+        value = cookies.get(CLIENT_COOKIE)
+        with self.lock:
+            return self.clients.get(f"cookie:{value}") if value else None
+
+    def file_name(self, file_id: Any) -> str:
+        """The name a file was stored under ("" if unknown)."""
+        with self.lock:
+            record = self._files.get(str(file_id))
+            return record.file_name if record is not None else ""
 
     def request_chat(self, client: Client, body: dict[str, Any]) -> tuple[Chat, bool, dict]:
         with self.lock:
@@ -218,12 +230,12 @@ class Simulator:
         return events
 
     def _echo(self, chat: Chat, event: Event) -> None:
-        """History shows the customer's messages/files/signaling with party_id == chat_id."""
-        if event.get("event") not in (
-            "chat_session_message",
-            "chat_session_file",
-            "chat_session_signaling",
-        ):
+        """History shows the customer's messages and files with party_id == chat_id.
+
+        The customer's own signalling (call set-up) is left out: Bright Pattern's clients skip
+        signalling in history, and a relay must not depend on finding its own there.
+        """
+        if event.get("event") not in ("chat_session_message", "chat_session_file"):
             return
         echoed = {k: v for k, v in event.items() if k != "destination_party_id"}
         echoed.update(party_id=chat.chat_id, timestamp=model.now_ts())
@@ -322,6 +334,30 @@ class Simulator:
     def agent_end(self, chat_id: str) -> None:
         with self.lock:
             self.agent.end(self._live(chat_id))
+
+    def agent_signal(self, chat_id: str, data: dict[str, Any]) -> None:
+        """The agent's side of a call (the agent page, or a test): one signal to the visitor."""
+        with self.lock:
+            self.agent.signal(self._live(chat_id), data)
+
+    def visitor_signals(self, chat_id: str, after: int, wait: float = 0.0) -> tuple[list, int]:
+        """The visitor's signals sent after the first `after` client events of the chat
+        (waiting up to `wait` seconds for one), and the count to ask after next time. Asking
+        marks an agent page as present: the scripted agent leaves call requests to it."""
+        with self.lock:
+            chat = self.chat(chat_id)
+            chat.agent_page_seen = time.monotonic()
+
+            def fresh() -> list:
+                return [
+                    e["data"]
+                    for e in chat.client_events[after:]
+                    if e.get("event") == "chat_session_signaling"
+                    and isinstance(e.get("data"), dict)
+                ]
+
+            self.wait_for(lambda: fresh() or chat.ended, timeout=wait)
+            return fresh(), len(chat.client_events)
 
     def agent_send_file(
         self, chat_id: str, name: str, data: bytes, file_type: str = "attachment"

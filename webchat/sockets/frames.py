@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,25 @@ MAX_URL = 2048
 # The deepest valid frame nests three levels (send > event > data); this leaves room and stops
 # a frame of nested brackets before it costs more than a glance.
 MAX_DEPTH = 8
+# A browser's session description with audio and video runs to a few kilobytes.
+MAX_SDP = 32_000
+MAX_CANDIDATE = 1000
+# Call signalling a visitor's page may send (`chat_session_signaling` data.type), each with the
+# fields it carries; a callback or SMS request carries a phone number.
+SIGNALS = {
+    "REQUEST_CALL",
+    "OFFER_CALL",
+    "ANSWER_CALL",
+    "ICE_CANDIDATE",
+    "END_CALL",
+    "CALL_STATE",
+    "REQUEST_PHONE_CALL",
+    "REQUEST_SMS",
+}
+# What people type around the digits of a phone number; what is left must be 4 to 15 digits,
+# with an optional leading + (E.164 at most).
+PHONE_PUNCTUATION = re.compile(r"[\s().\-\u00a0]")
+PHONE = re.compile(r"\+?[0-9]{4,15}")
 
 
 class FrameError(ValueError):
@@ -46,7 +66,7 @@ class Frame:
     from_: str | None = None
 
 
-def _text(value: Any, name: str, limit: int, *, required: bool = False) -> str | None:
+def _text(value: Any, name: str, limit: int, required: bool = False) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str):
@@ -79,6 +99,51 @@ def _http_url(value: Any, name: str, *, required: bool = False) -> str | None:
     return url
 
 
+def _flag(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise FrameError("invalid_event", f"{name} must be true or false")
+    return value
+
+
+def phone_number(value: Any) -> str:
+    """A callback or SMS number: digits with an optional leading +, punctuation removed."""
+    text = _text(value, "number", 40, required=True) or ""
+    number = PHONE_PUNCTUATION.sub("", text)
+    if not PHONE.fullmatch(number):
+        raise FrameError("invalid_event", "number must be a phone number (4 to 15 digits)")
+    return number
+
+
+def signal_data(raw: Any) -> dict[str, Any]:
+    """The `data` of a visitor's chat_session_signaling, rebuilt from the fields its type
+    carries (docs/protocol.md, Calls): nothing else reaches the agent."""
+    if not isinstance(raw, dict) or raw.get("type") not in SIGNALS:
+        raise FrameError("invalid_event", "data.type must be one of " + ", ".join(sorted(SIGNALS)))
+    kind = raw["type"]
+    data: dict[str, Any] = {"type": kind}
+    if kind in ("REQUEST_CALL", "OFFER_CALL"):
+        data["offerVideo"] = _flag(raw.get("offerVideo"), "offerVideo")
+    if kind in ("OFFER_CALL", "ANSWER_CALL"):
+        data["sdp"] = _text(raw.get("sdp"), "sdp", MAX_SDP, required=True)
+    elif kind == "ICE_CANDIDATE":
+        data["candidate"] = _text(raw.get("candidate"), "candidate", MAX_CANDIDATE) or ""
+        data["sdpMid"] = _text(raw.get("sdpMid"), "sdpMid", MAX_ID)
+        index = raw.get("sdpMLineIndex")
+        if index is not None and (
+            isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 64
+        ):
+            raise FrameError("invalid_event", "sdpMLineIndex must be a small whole number")
+        data["sdpMLineIndex"] = index
+    elif kind == "CALL_STATE":
+        data["audioEnabled"] = _flag(raw.get("audioEnabled"), "audioEnabled")
+        data["videoEnabled"] = _flag(raw.get("videoEnabled"), "videoEnabled")
+    elif kind in ("REQUEST_PHONE_CALL", "REQUEST_SMS"):
+        data["number"] = phone_number(raw.get("number"))
+    return data
+
+
 def _too_deep(value: Any, depth: int = 1) -> bool:
     """Whether `value` nests containers deeper than MAX_DEPTH (stops looking once it does)."""
     if depth > MAX_DEPTH:
@@ -90,14 +155,20 @@ def _too_deep(value: Any, depth: int = 1) -> bool:
     return False
 
 
-def client_event(raw: Any, max_chars: int) -> dict[str, Any]:
-    """The ServicePattern client event to post, built from a browser's `send.event`."""
+def client_event(raw: Any, max_chars: int, typing_preview: bool = False) -> dict[str, Any]:
+    """The ServicePattern client event to post, built from a browser's `send.event`.
+
+    With `typing_preview` (TYPING_PREVIEW), chat_session_typing carries the visitor's draft as
+    `msg`, as Bright Pattern's newer browser client sends it; otherwise a draft is dropped.
+    """
     if not isinstance(raw, dict) or not isinstance(raw.get("event"), str):
         raise FrameError("invalid_event", "event must be an object with an `event` name")
     name = raw["event"]
     if name == "chat_session_message":
         msg = _text(raw.get("msg"), "msg", max_chars, required=True)
         return {"event": name, "msg": msg}
+    if name == "chat_session_typing" and typing_preview and isinstance(raw.get("msg"), str):
+        return {"event": name, "msg": raw["msg"][:max_chars]}  # a draft: cut, never refused
     if name in ("chat_session_typing", "chat_session_not_typing"):
         return {"event": name}
     if name in ("chat_session_end", "chat_session_disconnect"):
@@ -133,10 +204,13 @@ def client_event(raw: Any, max_chars: int) -> dict[str, Any]:
         if url:
             event["url"] = url
         return event
+    if name == "chat_session_signaling":
+        party = _text(raw.get("destination_party_id"), "destination_party_id", MAX_ID, True)
+        return {"event": name, "destination_party_id": party, "data": signal_data(raw.get("data"))}
     raise FrameError("unknown_event", f"unknown or not allowed event {name[:60]!r}")
 
 
-def parse_frame(raw: str | bytes | None, max_chars: int) -> Frame:
+def parse_frame(raw: str | bytes | None, max_chars: int, typing_preview: bool = False) -> Frame:
     """Validate one WebSocket message; raise FrameError with a code the widget can act on."""
     if not isinstance(raw, str):
         raise FrameError("invalid_frame", "frames must be JSON text")
@@ -187,7 +261,7 @@ def parse_frame(raw: str | bytes | None, max_chars: int) -> Frame:
                 "invalid_frame", f"send.id must be a string of 1 to {MAX_ID} characters"
             )
         try:
-            event = client_event(data.get("event"), max_chars)
+            event = client_event(data.get("event"), max_chars, typing_preview)
         except FrameError as error:
             error.frame_id = frame_id
             raise

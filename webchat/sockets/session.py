@@ -72,6 +72,7 @@ class SocketSession:
         hello_timeout: float = HELLO_TIMEOUT,
         starts: StartAllowance | None = None,
         address: str | None = None,
+        typing_preview: bool = False,
     ) -> None:
         self.ws = ws
         self.relay = relay
@@ -85,6 +86,7 @@ class SocketSession:
         self._greeted = False  # a hello came (it may have failed; the next one retries)
         self.starts = starts
         self.address = address  # the client's address, for the limit of chat starts
+        self.typing_preview = typing_preview  # drafts go with typing notices (TYPING_PREVIEW)
         self._outbox: Outbox | None = None  # made at hello; only its writers write from then on
         self._sending = False
         self._chat_id: str | None = None
@@ -117,7 +119,7 @@ class SocketSession:
             self._error("rate_limited", "Too many messages at once. Please slow down.", None)
             return
         try:
-            frame = parse_frame(raw, self.max_chars)
+            frame = parse_frame(raw, self.max_chars, self.typing_preview)
             frame_id = frame.id
             self._dispatch(frame)
         except FrameError as error:
