@@ -48,12 +48,16 @@ export class App {
     $('wc-file').accept = ACCEPT;
     // forms.js loads with the first form shown, not with the page: most chats show none. A
     // failed load is tried again by the next form.
+    // Its card's place is kept now, so messages that follow stay below it while it loads.
     this.forms = {
-      show: (...args) => (this.formsLoading ||= import('./forms.js').then(({ Forms }) => new Forms(
-        this.transcript, (answer) => this.sendReliable(answer), () => {
-          if (this.log.closing) this.sendReliable({ event: 'chat_session_end' });
-        })))
-        .then((forms) => forms.show(...args), () => { this.formsLoading = null; }),
+      show: (ev, focus) => {
+        const slot = this.transcript.reserve();
+        return (this.formsLoading ||= import('./forms.js').then(({ Forms }) => new Forms(
+          this.transcript, (answer) => this.sendReliable(answer), () => {
+            if (this.log.closing) this.sendReliable({ event: 'chat_session_end' });
+          })))
+          .then((forms) => forms.show(ev, focus, slot), () => { this.formsLoading = null; slot.remove(); });
+      },
     };
     this.host = new HostBridge((msg) => this.onHostMessage(msg));
     this.notifier = new Notifier($('wc-sound'), (count) => this.host.post('unread', { count }));

@@ -71,11 +71,12 @@ export class Forms {
     store.set(ANSWERED_KEY, [...this.answered].slice(-50), 'local');
   }
 
-  /** Shows the form asked for by `ev` (chat_session_form_show) unless it was answered. */
-  async show(ev, focus) {
+  /** Shows the form asked for by `ev` (chat_session_form_show) unless it was answered, in
+   * `slot` (a card the transcript reserved where the event came) if given. */
+  async show(ev, focus, slot) {
     const id = String(ev.form_request_id ?? '');
     const name = String(ev.form_name ?? '');
-    if (this.isAnswered(id)) return;
+    if (this.isAnswered(id)) return void slot?.remove();
     const suffix = id.replace(/[^\w-]/g, '') || String(Date.now());
     let form = null;
     if (NAME.test(name) && this.known.has(name)) {
@@ -88,7 +89,7 @@ export class Forms {
     uniqueIds(form, suffix);
     form.classList.add('wc-form');
     form.noValidate = false;
-    const card = this.transcript.card(form);
+    const card = this.transcript.card(form, slot);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const data = {};

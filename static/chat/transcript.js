@@ -155,11 +155,25 @@ export class Transcript {
     return this.bubble(opts, p, `${label}: ${ev.latitude}, ${ev.longitude}`);
   }
 
-  /** A card, e.g. a form, between the messages. */
-  card(node) {
+  /** A card, e.g. a form, between the messages; in `reserved` (see reserve) if given. */
+  card(node, reserved) {
+    if (reserved?.isConnected) {
+      reserved.append(node);
+      reserved.hidden = false;
+      return reserved;
+    }
     this.group = null;
     const box = el('div', 'wc-card');
     box.append(node);
+    return this.append(box);
+  }
+
+  /** An empty, hidden card in the transcript's order now, for content that comes later (a form
+   * whose code or markup is still loading), so later messages stay below it. */
+  reserve() {
+    this.group = null;
+    const box = el('div', 'wc-card');
+    box.hidden = true;
     return this.append(box);
   }
 

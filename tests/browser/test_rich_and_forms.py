@@ -260,3 +260,29 @@ def test_a_rich_message_and_the_service_name_at_200_percent_zoom(make_context, s
     widget.shot("rich-message-zoom-200")
     assert axe_violations(widget.frame) == []
     _nothing_ran(page, widget, dialogs)
+
+
+def test_a_form_keeps_its_place_among_the_messages_after_a_reload(context, server, sim):
+    """The form's code and markup load after the page's: its card's place is kept meanwhile,
+    so a reload replays the log with the form where it was asked, above what came later."""
+    page, widget, _ = _chat(context, server)
+    widget.start("Placed")
+    chat = sim.chat(widget.chat_id())
+    sim.emit(chat, model.form_show("41", "survey"))
+    expect(widget.chat.get_by_role("form", name="How did we do?")).to_be_visible()
+    sim.agent_say(chat.chat_id, "after the form")
+    expect(widget.agent_bubbles("after the form")).to_have_count(1)
+    page.reload()
+    expect(widget.chat.get_by_role("form", name="How did we do?")).to_be_visible()
+    expect(widget.agent_bubbles("after the form")).to_have_count(1)
+    order = widget.frame.evaluate(
+        """() => {
+            const log = document.getElementById('wc-transcript');
+            const form = log.querySelector('form.wc-form');
+            const later = [...log.querySelectorAll('.wc-text')]
+                .find((n) => n.textContent.includes('after the form'));
+            return !!(form.compareDocumentPosition(later) & Node.DOCUMENT_POSITION_FOLLOWING);
+        }"""
+    )
+    assert order, "the form was drawn below a message that came after it"
+    assert widget.frame.evaluate("document.querySelectorAll('.wc-card[hidden]').length") == 0
