@@ -14,12 +14,12 @@ GEVENT_SCRIPT = """
 from gevent import monkey; monkey.patch_all()
 import threading, gevent
 from webchat.background import background
-done = threading.Event()
-runner = background(lambda: (gevent.sleep(0.05), done.set()), name="poll-x")
+gate, done = threading.Event(), threading.Event()
+runner = background(lambda: (gate.wait(), done.set()), name="poll-x")
 assert not isinstance(runner, threading.Thread) and isinstance(runner, gevent.Greenlet)
 assert runner.name == "poll-x" and not runner.is_alive()
-runner.start(); assert runner.is_alive()
-runner.join(5); assert done.is_set() and not runner.is_alive()
+runner.start(); gevent.idle(); assert runner.is_alive() and not done.is_set()
+gate.set(); runner.join(5); assert done.is_set() and not runner.is_alive()
 print("ok")
 """
 

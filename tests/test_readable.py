@@ -19,9 +19,7 @@ assert a._read_event is not None  # gevent's socket: the watcher path
 assert wait_readable(a, 0) is False
 t = time.monotonic(); assert wait_readable(a, 0.2) is False; assert time.monotonic() - t >= 0.19
 b.send(b"x"); assert wait_readable(a, 5) is True; a.recv(1)
-def closer():
-    gevent.sleep(0.1); a.close()
-gevent.spawn(closer)
+gevent.spawn(a.close)  # runs once this greenlet waits: the close lands during the wait
 try:
     wait_readable(a, 5)
 except OSError:
