@@ -347,51 +347,22 @@ def table(rows: list[list[Any]], head: list[str]) -> str:
 
 
 class RedisServer:
-    """A private redis-server on a free port, its files in a temporary folder. Persisted as the
-    README advises (AOF), fsync once a second (Redis's default for AOF): what a production
-    Redis for this server does, without the disk waits of fsync on every write."""
+    """A private redis-server on a free port, its files in a temporary folder: the tests' own
+    (tests/redis_server.py), persisted as the README advises (AOF) but with fsync once a second
+    (Redis's default for AOF), what a production Redis for this server does, without the disk
+    waits of fsync on every write; room for 50,000 clients."""
 
     def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise FileNotFoundError("redis-server is not installed")
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        from tests.redis_server import RedisServer as Launcher
+
         self.folder = tempfile.mkdtemp(prefix="bench-redis-")
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "everysec",
-                "--dir",
-                self.folder,
-                "--maxclients",
-                "50000",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        self.launcher = Launcher(Path(self.folder), "everysec", ("--maxclients", "50000"))
+        self.launcher.start()
+        self.port, self.url = self.launcher.port, self.launcher.url
         self.client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)  # the port is not open yet: nothing to wait on but time
-        self.process = psutil.Process(self.proc.pid)
+        self.process = psutil.Process(self.launcher.proc.pid)
 
     def commands(self) -> dict[str, int]:
         """Calls so far by command (INFO commandstats), and "total" (total_commands_processed).
@@ -405,13 +376,7 @@ class RedisServer:
         return self.process.memory_info().rss
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.launcher.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import random
 import sys
 import time
 import uuid
 from collections import Counter, deque
+
+from gcfreeze import freeze_survivors
 
 PREFIX = "/clientweb/api/v1"
 CHUNK = 256 * 1024
@@ -286,16 +287,6 @@ class Standin:
                 self.connections = 0
             return 200, js, json.dumps(stats).encode(), 0
         return 200, js, b"{}", 0
-
-
-async def freeze_survivors() -> None:
-    """Keep this bench process's own full garbage collections (a second and more with 10,000
-    sockets) out of the latencies it measures: what lived a second leaves the collector's
-    walks, as the server's workers do (webchat/gcpolicy.py). Cyclic garbage among those
-    objects is kept for the process's short life."""
-    while True:
-        await asyncio.sleep(1.0)
-        gc.freeze()
 
 
 async def main() -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import random
 import re
@@ -30,6 +29,7 @@ import time
 import uuid
 from collections import Counter
 
+from gcfreeze import freeze_survivors
 from websockets.asyncio.client import connect
 
 UA = "Mozilla/5.0 (X11; Linux) BenchTab/1.0"
@@ -223,16 +223,6 @@ class Client:
             if tab.sender:
                 tab.sender.cancel()
         await asyncio.gather(*(t.ws.close() for t in self.tabs if t.ws), return_exceptions=True)
-
-
-async def freeze_survivors() -> None:
-    """Keep this bench process's own full garbage collections (a second and more with 10,000
-    sockets) out of the latencies it measures: what lived a second leaves the collector's
-    walks, as the server's workers do (webchat/gcpolicy.py). Cyclic garbage among those
-    objects is kept for the process's short life."""
-    while True:
-        await asyncio.sleep(1.0)
-        gc.freeze()
 
 
 def main() -> None:

@@ -16,12 +16,18 @@ from tests.harness import free_port
 class RedisServer:
     """`redis-server` as a child process; `restart()` stops and starts it on the same port."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, appendfsync: str = "always", extra: tuple[str, ...] = ()
+    ) -> None:
+        """`appendfsync` "always" (the tests: nothing acknowledged is lost in a restart) or
+        "everysec" (Redis's default for AOF, as the benches run it); `extra`: more options."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server is not installed")
         self.binary = binary
         self.folder = folder
+        self.appendfsync = appendfsync
+        self.extra = extra
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen | None = None
@@ -39,9 +45,10 @@ class RedisServer:
                 "--appendonly",
                 "yes",
                 "--appendfsync",
-                "always",
+                self.appendfsync,
                 "--dir",
                 str(self.folder),
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
