@@ -4,8 +4,8 @@
 
 Starts the built-in ServicePattern simulator and our app under gunicorn (as tests/harness.py's
 ServerProcess does), drives Debian's Chromium through pre-chat, queue, chat, files, survey, ended,
-offline, reconnecting, a phone, Arabic, dark, a brand colour with the preview card, and the
-example theme (examples/theme-acme), and writes one PNG per state.
+offline, reconnecting, a phone, Arabic, dark (and all three at once), a brand colour with the
+preview card, and the example theme (examples/theme-acme), and writes one PNG per state.
 """
 
 from __future__ import annotations
@@ -175,6 +175,19 @@ class Gallery:
             widget.say("Any news? https://example.com/track")
             expect(widget.agent_bubbles("example.com/track")).to_have_count(1)
             self.shot(page, "15-dark-chat")
+        with self.page('data-theme="dark" data-lang="ar"', color_scheme="dark", **PHONE) as (
+            page,
+            widget,
+        ):
+            page.get_by_role("button", name="دردشة").tap()
+            widget.chat.get_by_label("الاسم الأول").fill("ليلى")
+            widget.chat.get_by_role("button", name="ابدأ الدردشة").click()
+            expect(widget.log).to_contain_text("Hi ليلى")
+            box = widget.chat.get_by_role("textbox", name="رسالة")
+            box.fill("مرحبا")
+            box.press("Enter")
+            expect(widget.agent_bubbles("مرحبا")).to_have_count(1)
+            self.shot(page, "18-phone-dark-arabic")
         with self.page('data-color="#10b981"') as (page, widget):
             widget.open()
             widget.start("Gwen")
