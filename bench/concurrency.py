@@ -105,6 +105,26 @@ class HealthProbe:
         self.thread.join()
 
 
+def gc_figures(port: int) -> tuple[float, float]:
+    """Full collections run so far and the last one's pause, from /metrics (of the worker that
+    answers: with several, one of them)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    except (OSError, http.client.HTTPException):
+        return (float("nan"), float("nan"))
+    finally:
+        conn.close()
+    found = dict(
+        line.split(" ", 1) for line in text.splitlines() if line.startswith("webchat_gc_")
+    )
+    return (
+        float(found.get("webchat_gc_full_collections", "nan")),
+        float(found.get("webchat_gc_last_full_seconds", "nan")),
+    )
+
+
 def measure(
     server: Server,
     standin: Standin,
@@ -119,16 +139,21 @@ def measure(
     if store is not None:
         procs["redis"] = store.process
     before = store.commands() if store is not None else {}
+    gc_before = gc_figures(server.port)
     meter = CpuMeter(procs).start()
     with HealthProbe(server.port) as probe:
         time.sleep(seconds)
     cpu = meter.stop()
+    gc_after = gc_figures(server.port)
     out: dict = {
         "server": round(sum(cpu[f"worker{i}"] for i in range(len(server.workers))), 1),
         "workers": [cpu[f"worker{i}"] for i in range(len(server.workers))],
         "client": cpu["client"],
         "standin": cpu["standin"],
         "healthz": {**summary(probe.times), "failures": probe.failures},
+        # Full garbage collections during the window (webchat/gcpolicy.py), and the last pause.
+        "gc_full": gc_after[0] - gc_before[0],
+        "gc_last_full_s": round(gc_after[1], 3),
     }
     if store is not None:
         after = store.commands()
@@ -270,6 +295,8 @@ def run_mode(mode: str, levels: list[int], args: argparse.Namespace) -> dict:
                     row[f"redis_top_commands_{name}"] = window["redis_top_commands"]
             row["healthz_idle"] = idle["healthz"]
             row["healthz_active"] = busy["healthz"]
+            row["gc_full_idle"], row["gc_full_active"] = idle["gc_full"], busy["gc_full"]
+            row["gc_last_full_s"] = busy["gc_last_full_s"]
             out["levels"].append(row)
             per_worker = " + ".join(str(w["sockets"]) for w in workers)
             line = (
@@ -286,7 +313,9 @@ def run_mode(mode: str, levels: list[int], args: argparse.Namespace) -> dict:
                 )
             line += (
                 f"), in p99 {row['inbound']['p99_ms']} out p99 {row['outbound']['p99_ms']} ms, "
-                f"healthz max {row['healthz_active']['max_ms']} ms (ramp {row['ramp_s']} s)"
+                f"healthz max {row['healthz_active']['max_ms']} ms (ramp {row['ramp_s']} s), "
+                f"full GCs in windows {row['gc_full_idle']:.0f}/{row['gc_full_active']:.0f} "
+                f"(last {row['gc_last_full_s']} s)"
             )
             print(line, flush=True)
             if out["broke"]:

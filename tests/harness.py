@@ -45,11 +45,12 @@ class ServerProcess:
         extra_env: dict[str, str] | None = None,
         readme: bool = False,
         open_files: tuple[int, int] | None = None,
+        app: str = "wsgi:app",
     ) -> None:
         """With `upstream` None, demo mode: the README's command, the built-in simulator.
         `readme`: exactly that command, `gunicorn -c gunicorn.conf.py wsgi:app`, with no
         options (else 64 threads, and 2 s to stop). `open_files`: the (soft, hard) limit of open
-        files gunicorn starts with."""
+        files gunicorn starts with. `app`: what gunicorn serves (a test's own wrapper)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SP_", "SECRET_KEY"))}
@@ -75,7 +76,7 @@ class ServerProcess:
         self.log = open(self.log_path, "w")  # noqa: SIM115
         options = [] if readme else ["--threads", "64", "--graceful-timeout", "2"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options, "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options, app],
             cwd=ROOT,
             env=env,
             stdout=self.log,

@@ -146,3 +146,45 @@ def test_gevent_keeps_no_spawning_stacks_unless_the_operator_asks():
     env = {"GEVENT_TRACK_GREENLET_TREE": "true"}
     gevent_settings(env)
     assert env["GEVENT_TRACK_GREENLET_TREE"] == "true"
+
+
+def open_sockets(base: str) -> float:
+    return metric(base, "webchat_open_sockets")
+
+
+@pytest.mark.parametrize("worker_class", ["gevent", "gthread"])
+def test_a_closed_chat_leaves_next_to_nothing_for_a_full_collection(sim_server, worker_class):
+    """A socket's objects (gunicorn's request, Flask's contexts, simple-websocket's and
+    wsproto's state, our session and outbox) are freed by reference counting when it closes.
+    Left in cycles, they would sit frozen until a full collection, which holds a worker with
+    thousands of chats for a second (docs/capacity.md). What stays is flask-sock's class made
+    for each socket, and the emptied socket object it refers to."""
+    server = ServerProcess(
+        sim_server.base_url,
+        {"WORKER_CLASS": worker_class, "GC_FULL_GROWTH": "100"},
+        app="tests.garbage_probe_app:app",
+    )
+    try:
+        def garbage() -> dict[str, int]:
+            return requests.get(server.url + "/__test/garbage", timeout=30).json()
+
+        count = 30
+        visitors = []
+        for _ in range(count):  # each with a page, a socket and a chat, as a customer has
+            visitor = Visitor(server.url)
+            visitor.start_chat(visitor.tab())
+            visitors.append(visitor)
+        garbage()  # what opening them left (pages, handshakes) goes first
+        for visitor in visitors:
+            visitor.close()
+        deadline = time.monotonic() + 30
+        while open_sockets(server.url) > 0:  # the worker offers no event to wait on
+            assert time.monotonic() < deadline, "sockets did not close"
+            time.sleep(0.05)
+        left = garbage()
+        per_chat = sum(left.values()) / count
+        named = {"SocketSession", "Outbox", "RequestContext", "Request", "WSConnection"}
+        assert not named & set(left), left
+        assert per_chat <= 15, left
+    finally:
+        server.stop()

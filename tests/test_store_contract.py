@@ -115,6 +115,47 @@ def test_lease(store):
     assert store.acquire_lease(c, "a", 30)
 
 
+def test_leases_renewed_together_each_answer_for_its_own_chat(store):
+    mine, theirs, new = uid(), uid(), uid()
+    assert store.acquire_lease(mine, "a", 30)
+    assert store.acquire_lease(theirs, "b", 30)
+    assert store.renew_leases([mine, theirs, new], "a", 30) == [True, False, True]
+    assert not store.acquire_lease(new, "b", 30)  # taken by the batch
+    assert store.renew_leases([], "a", 30) == []
+    store.release_lease(mine, "a")
+    store.acquire_lease(mine, "a", 0.2)
+    assert store.renew_leases([mine], "a", 30) == [True]
+    lapsed = threading.Event()
+    assert not lapsed.wait(0.4)
+    assert not store.acquire_lease(mine, "b", 30)  # renewed to 30 s: still a's
+
+
+def test_renew_and_read_gives_the_lease_pointer_and_cookies_of_this_moment(store):
+    v, c = uid(), uid()
+    empty = store.renew_and_read(c, "a", 30, v)
+    assert empty == (True, None, [])
+    chat = {"chat_id": c, "state": "connected", "ewt": None, "ended": False, "user_agent": "UA"}
+    store.set_chat(v, chat)
+    cookie = {"domain": "sp.example", "path": "/", "name": "s", "value": "1"}
+    store.merge_cookies(v, [cookie])
+    read = store.renew_and_read(c, "a", 30, v)
+    assert read.held and read.chat == chat and read.cookies == [cookie]
+    assert store.renew_and_read(c, "b", 30, v).held is False
+    assert not store.acquire_lease(c, "b", 30)
+
+
+def test_renew_and_read_survives_redis_forgetting_its_scripts(redis_url):
+    store = open_store(redis_url)
+    try:
+        c, v = uid(), uid()
+        assert store.renew_and_read(c, "a", 30, v).held
+        store._redis.script_flush()  # what a restarted Redis knows of our scripts
+        assert store.renew_and_read(c, "a", 30, v).held
+        assert not store.renew_and_read(c, "b", 30, v).held
+    finally:
+        store.close()
+
+
 def test_sent_and_finished(store):
     v, c = uid(), uid()
     store.set_chat(v, {"chat_id": c, "state": "connected", "ewt": None, "ended": False})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from ..servicepattern import Identity
 from ..servicepattern.cookies import StoredCookies, jar_to_list
@@ -39,9 +40,18 @@ class Identities:
             user_agent = chat.get("user_agent") if chat else None
         return Identity(user_agent=user_agent, stored=self._stored(visitor_id))
 
-    def _stored(self, visitor_id: str) -> StoredCookies:
+    def from_read(
+        self, visitor_id: str, chat: dict[str, Any] | None, cookies: list[dict[str, Any]]
+    ) -> Identity:
+        """The identity for a poll, from the pointer and cookies the poll loop read from the
+        store together with its lease (`Store.renew_and_read`)."""
+        user_agent = chat.get("user_agent") if chat else None
+        return Identity(user_agent=user_agent, stored=self._stored(visitor_id, cookies))
+
+    def _stored(self, visitor_id: str, items: list[dict[str, Any]] | None = None) -> StoredCookies:
         """The visitor's cookies from the store, the remembered ones when they are the same."""
-        items = self.store.get_cookies(visitor_id)
+        if items is None:
+            items = self.store.get_cookies(visitor_id)
         known = self._known.get(visitor_id)
         if known is not None and known.items == items:
             return known

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 class PollLoops:
     """Starts, tracks and stops the poll loops of one process."""
 
+    RENEW_BATCH = 200  # leases renewed in one store round trip
+
     def __init__(
         self,
         store: Store,
@@ -74,17 +76,37 @@ class PollLoops:
         poller.start()
 
     def _keep_leases(self) -> None:
-        """Renew the leases of our loops while they sit in long polls."""
+        """Renew the leases of our loops while they sit in long polls.
+
+        Every third of the lease's life, the leases not renewed for that long (a loop renews
+        its own before every poll) are renewed in batches, one store round trip each, with a
+        pause between batches so that thousands of renewals never hold up the sockets."""
         ctx = self.ctx
-        while not self._stopped.wait(ctx.lease_ttl / 3):
+        every = ctx.lease_ttl / 3
+        while not self._stopped.wait(every):
+            due = time.monotonic() - every
             with self._lock:
-                pollers = [p for p in self._pollers.values() if p.holding and p.is_alive()]
-            for poller in pollers:
+                pollers = [
+                    p
+                    for p in self._pollers.values()
+                    if p.holding and p.renewed <= due and p.is_alive()
+                ]
+            for start in range(0, len(pollers), self.RENEW_BATCH):
+                batch = pollers[start : start + self.RENEW_BATCH]
+                now = time.monotonic()
                 try:
-                    if not ctx.store.acquire_lease(poller.chat_id, ctx.holder, ctx.lease_ttl):
+                    held = ctx.store.renew_leases(
+                        [p.chat_id for p in batch], ctx.holder, ctx.lease_ttl
+                    )
+                except Exception:  # the store is down: the loops themselves will notice
+                    log.warning("lease renewal of %d chats failed", len(batch))
+                    continue
+                for poller, ok in zip(batch, held, strict=True):
+                    if ok:
+                        poller.renewed = now
+                    else:
                         poller.stopping.set()
-                except Exception:  # the store is down: the loop itself will notice
-                    log.warning("lease renewal of chat %s failed", poller.chat_id)
+                time.sleep(0)  # let the sockets' work run between batches
 
     def _retire(self, poller: Poller) -> bool:
         """An idle loop asks to stop: yes, unless a socket of its visitor opened here meanwhile.

@@ -65,6 +65,7 @@ class Poller:
         self.stopping = threading.Event()
         self.wake = threading.Event()  # set when the holder gave the lease back
         self.holding = False
+        self.renewed = 0.0  # monotonic time this process last renewed the lease
         self._reconcile = reconcile
         self._listened = time.monotonic()  # when a socket of the visitor was last open here
 
@@ -112,6 +113,7 @@ class Poller:
         while not self.stopping.is_set():
             if ctx.store.acquire_lease(self.chat_id, ctx.holder, ctx.lease_ttl):
                 self.holding = True
+                self.renewed = time.monotonic()
                 return True
             self._reconcile = True  # whoever held it may have died between poll and log
             chat = ctx.store.get_chat(self.visitor_id)
@@ -160,10 +162,12 @@ class Poller:
                 if self._idle():
                     log.info("no tab of chat %s open for a while; polling stops", chat_id)
                     return
-                if not ctx.store.acquire_lease(chat_id, ctx.holder, ctx.lease_ttl):
+                read = ctx.store.renew_and_read(chat_id, ctx.holder, ctx.lease_ttl, self.visitor_id)
+                if not read.held:
                     log.warning("lease of chat %s lost; this loop stops", chat_id)
                     return
-                who = ctx.identities.load(self.visitor_id)
+                self.renewed = time.monotonic()
+                who = ctx.identities.from_read(self.visitor_id, read.chat, read.cookies)
                 try:
                     pending = ctx.client.get_new_events(who, chat_id)
                 finally:

@@ -83,6 +83,7 @@ def chat_socket(ws: Any) -> None:
         ).serve()
     finally:
         registry.discard(ws)
+        rawsocket.release(ws, request.environ)
 
 
 def init_app(app: Flask) -> None:

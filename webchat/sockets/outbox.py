@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 OPEN, OVERFLOWED, STOPPED = "open", "overflowed", "stopped"
 
 
+def _ignore(*_: Any) -> None:
+    """What a stopped outbox calls instead of its socket's handlers."""
+
+
 class Outbox:
     """Items handled one at a time, in the order they were put, by one writer at a time."""
 
@@ -71,6 +75,11 @@ class Outbox:
             self._state = STOPPED
             self._items.clear()
             writer = self._writer
+            # The callbacks are the session's bound methods (a cycle through it), and the
+            # context holds the request's: dropped, reference counting frees the socket's
+            # objects when it ends instead of a full collection (webchat/gcpolicy.py).
+            self._handle = self._on_overflow = _ignore
+            self._context = contextvars.Context()
         if wait and writer is not None and writer is not threading.current_thread():
             writer.join(wait)
 

@@ -100,6 +100,7 @@ def reader_threads(send_timeout: float) -> Callable[..., threading.Thread]:
             finally:
                 ws.connected = False
                 ws.event.set()
+                _done_with(ws)
 
         return background(run)
 
@@ -130,3 +131,38 @@ def abort(ws: Any) -> None:
     sock = getattr(ws, "sock", None)
     with contextlib.suppress(AttributeError, OSError):
         sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+
+
+def release(ws: Any, environ: dict[str, Any]) -> None:
+    """After a socket's handler: cut what would keep its objects alive after it ends.
+
+    flask-sock makes a Response class for every socket, whose method refers to the socket
+    object, and a class is a reference cycle; gunicorn's environ refers to a callback whose
+    closure refers back to its request. Frozen out of the collector's walks (webchat/gcpolicy.py),
+    everything these reach would stay until a full collection, which at 10,000 chats holds the
+    worker for a second. Cut here, reference counting frees the request, Flask's contexts, the
+    session and (once its reader has ended too) the WebSocket's own state as the socket ends."""
+    environ.pop("wsgi.early_hints", None)
+    with contextlib.suppress(AttributeError):
+        ws.environ = None
+    _done_with(ws)
+
+
+_ENDS = "_webchat_ends"  # on a socket object: how many of its handler and reader have ended
+_ends_lock = threading.Lock()
+
+
+def _done_with(ws: Any) -> None:
+    """The handler or the reader has finished with `ws`; the second to finish empties it, but
+    for what flask-sock reads after the handler (its mode; `close`, which then does nothing)."""
+    state = getattr(ws, "__dict__", None)
+    if state is None:
+        return
+    with _ends_lock:
+        ends = state.get(_ENDS, 0) + 1
+        state[_ENDS] = ends
+    if ends == 2:
+        mode = state.get("mode")
+        state.clear()
+        ws.mode, ws.connected = mode, False
+        ws.close_reason, ws.close_message = 1000, None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Entry = tuple[int, dict[str, Any]]
 Message = dict[str, Any]
@@ -40,6 +40,15 @@ def cookie_key(cookie: dict[str, Any]) -> str:
     """Identity of a stored cookie within a visitor's jar: a cookie with the same domain, path
     and name replaces it (the rule of every cookie jar)."""
     return f"{cookie['domain']}\t{cookie['path']}\t{cookie['name']}"
+
+
+class LeaseRead(NamedTuple):
+    """What a poll loop needs before each poll: whether it still holds the chat's lease, and
+    the visitor's chat pointer and cookies as they are now."""
+
+    held: bool
+    chat: dict[str, Any] | None
+    cookies: list[dict[str, Any]]
 
 
 class StoreError(Exception):
@@ -151,6 +160,17 @@ class Store(ABC):
     @abstractmethod
     def release_lease(self, chat_id: str, holder: str) -> None:
         """Give the lease back early (only if still ours)."""
+
+    def renew_leases(self, chat_ids: list[str], holder: str, ttl: float) -> list[bool]:
+        """`acquire_lease` for many chats at once, a result for each in order; a shared store
+        does it in one round trip, so renewing thousands of leases costs little CPU."""
+        return [self.acquire_lease(chat_id, holder, ttl) for chat_id in chat_ids]
+
+    def renew_and_read(self, chat_id: str, holder: str, ttl: float, visitor_id: str) -> LeaseRead:
+        """`acquire_lease`, `get_chat` and `get_cookies` together, as a poll loop needs them
+        before every poll; a shared store does it in one round trip instead of three."""
+        held = self.acquire_lease(chat_id, holder, ttl)
+        return LeaseRead(held, self.get_chat(visitor_id), self.get_cookies(visitor_id))
 
     # -- fan-out ----------------------------------------------------------------------------
 

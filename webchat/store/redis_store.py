@@ -23,7 +23,17 @@ from typing import Any
 
 import redis
 
-from .base import Entry, Listener, Message, SendClaim, Store, StoreError, cookie_key, merge_chat
+from .base import (
+    Entry,
+    LeaseRead,
+    Listener,
+    Message,
+    SendClaim,
+    Store,
+    StoreError,
+    cookie_key,
+    merge_chat,
+)
 from .listeners import LocalListeners
 from .redis_scripts import (
     APPEND,
@@ -47,6 +57,11 @@ OPTIONS: dict[str, Any] = {
 
 VISITOR_TTL = 30 * 24 * 3600
 CHAT_TTL = 7 * 24 * 3600
+
+
+def _store_error(error: redis.RedisError) -> StoreError:
+    return StoreError(f"Redis: {type(error).__name__}: {error}")
+
 
 def _channel(visitor_id: str) -> str:
     return f"wc:ch:{visitor_id}"
@@ -93,7 +108,7 @@ class RedisStore(Store):
         try:
             return fn(*args, **kwargs)
         except redis.RedisError as error:
-            raise StoreError(f"Redis: {type(error).__name__}: {error}") from None
+            raise _store_error(error) from None
 
     # -- visitors ------------------------------------------------------------------------
 
@@ -201,6 +216,36 @@ class RedisStore(Store):
 
     def release_lease(self, chat_id: str, holder: str) -> None:
         self._call(self._release, keys=[f"wc:c:{chat_id}:lease"], args=[holder])
+
+    def renew_leases(self, chat_ids: list[str], holder: str, ttl: float) -> list[bool]:
+        if not chat_ids:
+            return []
+        millis = max(1, int(ttl * 1000))
+        pipe = self._redis.pipeline(transaction=False)
+        for chat_id in chat_ids:
+            self._renew(keys=[f"wc:c:{chat_id}:lease"], args=[holder, millis], client=pipe)
+        return [bool(held) for held in self._call(pipe.execute)]
+
+    def renew_and_read(self, chat_id: str, holder: str, ttl: float, visitor_id: str) -> LeaseRead:
+        """One pipeline. The script goes by its digest alone (a script object in a pipeline
+        would first ask Redis whether it knows it: a second round trip every time); when
+        Redis has forgotten it (restarted, SCRIPT FLUSH), it is loaded and the turn repeated."""
+        args = (1, f"wc:c:{chat_id}:lease", holder, max(1, int(ttl * 1000)))
+        for _ in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.evalsha(self._renew.sha, *args)
+            pipe.get(f"wc:v:{visitor_id}:chat")
+            pipe.hvals(f"wc:v:{visitor_id}:cookies")
+            try:
+                held, raw, values = pipe.execute()
+            except redis.exceptions.NoScriptError:
+                self._call(self._redis.script_load, RENEW)
+                continue
+            except redis.RedisError as error:
+                raise _store_error(error) from None
+            chat = json.loads(raw) if raw else None
+            return LeaseRead(bool(held), chat, [json.loads(v) for v in values])
+        raise StoreError("Redis: the lease script could not be loaded")
 
     # -- fan-out ---------------------------------------------------------------------------------
 
