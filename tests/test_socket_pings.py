@@ -130,7 +130,9 @@ def test_a_socket_costs_one_descriptor(server):
             tabs.append(tab)
         assert wait_open_sockets(server.url, before_sockets + 20) == before_sockets + 20
         grown = worker_fds(server) - before
-        assert 20 <= grown < 26, f"{grown} descriptors for 20 sockets"
+        # Two a socket would be 40. A little under 20 is the pages' keep-alive connections,
+        # counted in `before`, closing meanwhile.
+        assert 15 <= grown < 26, f"{grown} descriptors for 20 sockets"
     finally:
         for visitor in visitors:
             visitor.close()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class Backoff:
     """Delays of base, 2·base, 4·base … up to cap, each with ±20 % jitter; reset on success."""
 
+    __slots__ = ("base", "cap", "failures")  # every open chat's poll loop keeps a few
+
     def __init__(self, base: float = 0.5, cap: float = 15.0) -> None:
         self.base = base
         self.cap = cap

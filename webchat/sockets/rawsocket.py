@@ -86,6 +86,19 @@ def harden(ws: Any, send_timeout: float) -> None:
     ws.sock = WholeFrames(sock)
 
 
+def forget_handshake(ws: Any) -> None:
+    """Once the connection is open, drop the HTTP/1.1 machinery wsproto used for the handshake
+    (an h11 connection and its request, about 2 KiB) that it would keep for the socket's life:
+    with the connection open, wsproto sends and reads through the connection alone and asks
+    the handshake only for events it queued (none are left)."""
+    handshake = getattr(getattr(ws, "ws", None), "handshake", None)
+    if getattr(handshake, "connection", None) is None:
+        return  # not open (or another wsproto): leave it as it is
+    for name in ("_h11_connection", "_initiating_request"):
+        if hasattr(handshake, name):
+            setattr(handshake, name, None)
+
+
 def reader_threads(send_timeout: float) -> Callable[..., threading.Thread]:
     """simple-websocket's `thread_class`: hardens the socket before its reader starts, and
     when the reader ends, however it ends, marks the socket closed and wakes `receive()`."""
@@ -93,6 +106,7 @@ def reader_threads(send_timeout: float) -> Callable[..., threading.Thread]:
     def make(target: Callable[[], None]) -> Any:
         ws = target.__self__  # type: ignore[attr-defined]  # the reader is a bound method
         harden(ws, send_timeout)
+        forget_handshake(ws)
 
         def run() -> None:
             try:
