@@ -101,7 +101,7 @@ class Settings:
     worker_connections: int = 10000 + PAGE_RESERVE
     ws_max_open: int = 10000  # open sockets per process; one more is refused with BUSY (4029)
     gc_freeze: bool = True  # long-lived objects kept out of the collector's walks (gcpolicy)
-    gc_full_growth: float = 0.25  # memory growth that brings on a full collection
+    gc_full_growth: float = 1.0  # memory growth that brings on a full collection
     forwarded_allow_ips: str = ""  # gunicorn's own X-Forwarded-* trust; ours is TRUSTED_PROXIES
 
     @property
@@ -267,7 +267,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     values["typing_preview"] = _flag(env, "TYPING_PREVIEW")
     values["tls_verify"] = _flag(env, "SP_TLS_VERIFY", default=True)
     values["gc_freeze"] = _flag(env, "GC_FREEZE", default=True)
-    values["gc_full_growth"] = _number(env, "GC_FULL_GROWTH", 0.25)
+    values["gc_full_growth"] = _number(env, "GC_FULL_GROWTH", 1.0)
     ca_bundle = (env.get("SP_CA_BUNDLE") or "").strip() or None
     if ca_bundle is not None and not os.path.isfile(ca_bundle):
         raise SettingsError(f"SP_CA_BUNDLE: {ca_bundle!r} is not a readable file")
