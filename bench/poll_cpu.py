@@ -113,8 +113,8 @@ def main() -> None:
         lease = relay.loops.ctx
 
         def cycle() -> None:
-            relay.store.acquire_lease(CHAT, lease.holder, lease.lease_ttl)
-            who = relay.identities.load(VISITOR)
+            read = relay.store.renew_and_read(CHAT, lease.holder, lease.lease_ttl, VISITOR)
+            who = relay.identities.from_read(VISITOR, read.chat, read.cookies)
             client.get_new_events(who, CHAT)
             relay.identities.save(VISITOR, who)
 

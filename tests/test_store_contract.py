@@ -144,6 +144,23 @@ def test_renew_and_read_gives_the_lease_pointer_and_cookies_of_this_moment(store
     assert not store.acquire_lease(c, "b", 30)
 
 
+def test_claim_send_and_read_gives_the_claim_log_length_and_cookies(store):
+    v, c = uid(), uid()
+    first = store.claim_send_and_read(c, "s", "a", 30, v)
+    assert first == ("new", 0, [])
+    assert store.claim_send_and_read(c, "s", "b", 30, v).claim == "busy"
+    store.append(c, [{"event": "x"}, {"event": "y"}], ["x", "y"], [False, False])
+    cookie = {"domain": "sp.example", "path": "/", "name": "s", "value": "1"}
+    store.merge_cookies(v, [cookie])
+    store.complete_send(c, "s", "a")
+    assert store.claim_send_and_read(c, "s", "b", 30, v) == ("sent", 2, [cookie])
+    store.release_send(c, "t", "a", forget=False)  # not ours: nothing happens
+    assert store.claim_send_and_read(c, "t", "a", 0.05, v).claim == "new"
+    lapsed = threading.Event()
+    assert not lapsed.wait(0.2)
+    assert store.claim_send_and_read(c, "t", "b", 30, v).claim == "retry"
+
+
 def test_renew_and_read_survives_redis_forgetting_its_scripts(redis_url):
     store = open_store(redis_url)
     try:
@@ -152,6 +169,11 @@ def test_renew_and_read_survives_redis_forgetting_its_scripts(redis_url):
         store._redis.script_flush()  # what a restarted Redis knows of our scripts
         assert store.renew_and_read(c, "a", 30, v).held
         assert not store.renew_and_read(c, "b", 30, v).held
+        store._redis.script_flush()
+        assert store.claim_send_and_read(c, "s", "a", 30, v).claim == "new"
+        store._redis.script_flush()
+        store.complete_send(c, "s", "a")  # the script objects load themselves again
+        assert store.claim_send_and_read(c, "s", "b", 30, v).claim == "sent"
     finally:
         store.close()
 

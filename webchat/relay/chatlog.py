@@ -51,15 +51,17 @@ class ChatLog:
             raise ChatEnded()
         return chat
 
-    def check_room(self, chat_id: str) -> None:
+    def check_room(self, chat_id: str, last_seq: int | None = None) -> None:
         """ChatTooLong when the log is full: the visitor may not add to it any more.
 
         The cap holds back only what the visitor adds (messages, files), the one party that can
         grow a log without end; the agent's and the system's events are always logged, so a
         chat is never cut off nor its transcript truncated. The log stays within the cap plus
-        what an agent writes.
+        what an agent writes. `last_seq`: the log's length, when the caller has just read it.
         """
-        if self.store.last_seq(chat_id) >= self.max_events:
+        if last_seq is None:
+            last_seq = self.store.last_seq(chat_id)
+        if last_seq >= self.max_events:
             raise ChatTooLong()
 
     def record(

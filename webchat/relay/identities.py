@@ -46,6 +46,13 @@ class Identities:
         """The identity for a poll, from the pointer and cookies the poll loop read from the
         store together with its lease (`Store.renew_and_read`)."""
         user_agent = chat.get("user_agent") if chat else None
+        return self.from_cookies(visitor_id, cookies, user_agent)
+
+    def from_cookies(
+        self, visitor_id: str, cookies: list[dict[str, Any]], user_agent: str | None
+    ) -> Identity:
+        """The identity for a call, from cookies its caller read from the store together with
+        other things it needed (`Store.claim_send_and_read`)."""
         return Identity(user_agent=user_agent, stored=self._stored(visitor_id, cookies))
 
     def _stored(self, visitor_id: str, items: list[dict[str, Any]] | None = None) -> StoredCookies:

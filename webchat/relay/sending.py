@@ -107,7 +107,8 @@ class Sender:
     ) -> None:
         """Post one client event exactly once per `send_id`; messages are logged for all tabs."""
         chatlog, store = self.chatlog, self.store
-        chat_id = chatlog.live(visitor_id)["chat_id"]
+        chat = chatlog.live(visitor_id)
+        chat_id = chat["chat_id"]
         outbound = dict(event)
         if outbound["event"] in WITH_MSG_ID:
             outbound["msg_id"] = send_id
@@ -118,15 +119,21 @@ class Sender:
                 )
                 return
             holder = uuid.uuid4().hex
-            claim = self._claim(chat_id, send_id, holder)
+            # The claim, the log's length and the visitor's cookies in one store round trip.
+            first = store.claim_send_and_read(chat_id, send_id, holder, self.claim_ttl, visitor_id)
+            claim = self._claim(chat_id, send_id, holder, first.claim)
             if claim == "sent":
                 return
             if claim == "new" and outbound["event"] == "chat_session_message":
                 try:  # a resend of a try that may have landed is looked up, never refused
-                    chatlog.check_room(chat_id)
+                    chatlog.check_room(chat_id, first.last_seq)
                 except ChatTooLong:
                     store.release_send(chat_id, send_id, holder, forget=True)
                     raise
+            # No browser of its own (no User-Agent): the one the chat was started with, as
+            # Identities.load gives.
+            browser = user_agent if user_agent is not None else chat.get("user_agent")
+            who = self.identities.from_cookies(visitor_id, first.cookies, browser)
             attempt = Attempt(may_have_arrived=claim == "retry")
 
             def renew() -> None:
@@ -136,7 +143,9 @@ class Sender:
                     raise SendPending()
 
             try:
-                piggyback = self.post(visitor_id, chat_id, outbound, user_agent, attempt, renew)
+                piggyback = self.post(
+                    visitor_id, chat_id, outbound, user_agent, attempt, renew, who
+                )
                 attempt.may_have_arrived = True  # it did: a failure below must not forget it
                 logged = []
                 if outbound["event"] == "chat_session_message":
@@ -154,19 +163,20 @@ class Sender:
                 raise
             store.complete_send(chat_id, send_id, holder)
 
-    def _claim(self, chat_id: str, send_id: str, holder: str) -> SendClaim:
-        """Claim the id; while another holder posts it, wait a while for its outcome."""
+    def _claim(self, chat_id: str, send_id: str, holder: str, first: SendClaim) -> SendClaim:
+        """The claim of the id, `first` being the answer to the first try; while another holder
+        posts it, claim again for a while, until that holder's outcome."""
         store = self.store
         deadline = time.monotonic() + BUSY_WAIT
         delay = 0.02
-        while True:
-            claim = store.claim_send(chat_id, send_id, holder, self.claim_ttl)
-            if claim != "busy":
-                return claim
+        claim = first
+        while claim == "busy":
             if time.monotonic() >= deadline:
                 raise SendPending()
             time.sleep(delay)  # another process holds it: the store has no event to wait on
             delay = min(delay * 2, 0.25)
+            claim = store.claim_send(chat_id, send_id, holder, self.claim_ttl)
+        return claim
 
     def post(
         self,
@@ -176,17 +186,20 @@ class Sender:
         user_agent: str | None,
         attempt: Attempt | None = None,
         renew: Callable[[], None] | None = None,
+        who: Identity | None = None,
     ) -> list[dict[str, Any]]:
         """Send Events with retries; returns the server events piggy-backed on the reply.
 
         A try that may have arrived is followed by a history lookup, never by a blind repost.
-        `renew` (the send's claim) is called before every try after the first.
+        `renew` (the send's claim) is called before every try after the first. `who`: the
+        visitor's identity when the caller has read it already.
         """
         chatlog = self.chatlog
         attempt = attempt or Attempt()
         attempts = 1 if event["event"] in NO_RETRY else self.retry.attempts
         backoff = self.retry.backoff()
-        who = self.identities.load(visitor_id, user_agent)
+        if who is None:
+            who = self.identities.load(visitor_id, user_agent)
         failed = False
         try:
             for number in range(attempts):

@@ -29,6 +29,7 @@ from .base import (
     Listener,
     Message,
     SendClaim,
+    SendRead,
     Store,
     StoreError,
     cookie_key,
@@ -93,6 +94,15 @@ class RedisStore(Store):
         self._complete_send = self._redis.register_script(COMPLETE_SEND)
         self._release_send = self._redis.register_script(RELEASE_SEND)
         self._revoke = self._redis.register_script(REVOKE)
+        self._scripts = (
+            self._append,
+            self._renew,
+            self._release,
+            self._claim_send,
+            self._complete_send,
+            self._release_send,
+            self._revoke,
+        )
         # Only the listener thread touches the pub/sub connection and `_confirming`; sockets
         # change the listener counts, which queue the SUBSCRIBE/UNSUBSCRIBE it applies.
         self._local = LocalListeners(track=True)
@@ -227,25 +237,49 @@ class RedisStore(Store):
         return [bool(held) for held in self._call(pipe.execute)]
 
     def renew_and_read(self, chat_id: str, holder: str, ttl: float, visitor_id: str) -> LeaseRead:
-        """One pipeline. The script goes by its digest alone (a script object in a pipeline
-        would first ask Redis whether it knows it: a second round trip every time); when
-        Redis has forgotten it (restarted, SCRIPT FLUSH), it is loaded and the turn repeated."""
         args = (1, f"wc:c:{chat_id}:lease", holder, max(1, int(ttl * 1000)))
-        for _ in range(2):
-            pipe = self._redis.pipeline(transaction=False)
+
+        def build(pipe: Any) -> None:
             pipe.evalsha(self._renew.sha, *args)
             pipe.get(f"wc:v:{visitor_id}:chat")
             pipe.hvals(f"wc:v:{visitor_id}:cookies")
+
+        held, raw, values = self._pipeline(build)
+        chat = json.loads(raw) if raw else None
+        return LeaseRead(bool(held), chat, [json.loads(v) for v in values])
+
+    def claim_send_and_read(
+        self, chat_id: str, send_id: str, holder: str, ttl: float, visitor_id: str
+    ) -> SendRead:
+        keys = [f"wc:c:{chat_id}:sent", f"wc:c:{chat_id}:send:{send_id}", f"wc:c:{chat_id}:tried"]
+        args = [send_id, holder, max(1, int(ttl * 1000)), CHAT_TTL]
+
+        def build(pipe: Any) -> None:
+            pipe.evalsha(self._claim_send.sha, len(keys), *keys, *args)
+            pipe.llen(f"wc:c:{chat_id}:log")
+            pipe.hvals(f"wc:v:{visitor_id}:cookies")
+
+        claim, seq, values = self._pipeline(build)
+        return SendRead(claim, int(seq), [json.loads(v) for v in values])
+
+    def _pipeline(self, build: Any) -> list[Any]:
+        """Run the commands `build` queues in one round trip, without a transaction.
+
+        Scripts in it go by their digest alone (a script object in a pipeline would first ask
+        Redis whether it knows it: a second round trip every time); when Redis has forgotten
+        them (restarted, SCRIPT FLUSH), they are loaded and the pipeline sent again."""
+        for attempt in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            build(pipe)
             try:
-                held, raw, values = pipe.execute()
+                return list(pipe.execute())
             except redis.exceptions.NoScriptError:
-                self._call(self._redis.script_load, RENEW)
-                continue
+                if attempt == 0:
+                    for script in self._scripts:
+                        self._call(self._redis.script_load, script.script)
             except redis.RedisError as error:
                 raise _store_error(error) from None
-            chat = json.loads(raw) if raw else None
-            return LeaseRead(bool(held), chat, [json.loads(v) for v in values])
-        raise StoreError("Redis: the lease script could not be loaded")
+        raise StoreError("Redis: the store's scripts could not be loaded")
 
     # -- fan-out ---------------------------------------------------------------------------------
 
