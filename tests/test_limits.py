@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.harness import ServerProcess, Visitor
@@ -84,3 +86,37 @@ def test_local_moving_window_is_exact_per_key_and_forgets_idle_keys():
     clock.now += 121
     assert window.hit("c")
     assert len(window) == 1  # and now "a"
+
+
+def test_a_burst_of_frames_on_redis_is_limited_exactly_not_let_through(redis_url):
+    """Hundreds of frames at the same moment: each waits for a connection of the limiter's
+    pool, so exactly the allowance passes. Were a hit refused a connection, the limiter would
+    swallow the error and let it through."""
+    import threading
+
+    import redis
+
+    from webchat.limits import FrameLimiter
+
+    limiter = FrameLimiter(redis_url, per_minute=100)
+    visitor = uuid.uuid4().hex
+    callers = 300
+    allowed: list[bool] = []
+    lock = threading.Lock()
+    started = threading.Barrier(callers + 1)
+
+    def hit() -> None:
+        started.wait()
+        outcome = limiter.allow(visitor)
+        with lock:
+            allowed.append(outcome)
+
+    threads = [threading.Thread(target=hit) for _ in range(callers)]
+    for t in threads:
+        t.start()
+    redis.Redis.from_url(redis_url).execute_command("CLIENT", "PAUSE", 300, "ALL")
+    started.wait()
+    for t in threads:
+        t.join(30)
+    assert len(allowed) == callers
+    assert allowed.count(True) == 100

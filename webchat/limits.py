@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from flask import Flask
 from flask_limiter import Limiter
 from limits import parse
@@ -52,9 +53,28 @@ def storage_for(store_url: str) -> tuple[str, dict[str, Any]]:
     return f"{SENTINEL_SCHEME}://{hosts}/{parsed.service}", options
 
 
+LIMITER_CONNECTIONS = 16  # a limiter's Redis connections in one process; more hits wait
+
+
+def _pooled(uri: str, options: dict[str, Any]) -> dict[str, Any]:
+    """On a plain Redis, a pool where a burst of hits waits for a connection (up to 5 s), as
+    the store's commands do: redis-py's own pool opens a connection for each hit in flight and
+    refuses past 100, which a limiter would swallow, letting the burst through unlimited."""
+    if not uri.startswith(("redis://", "rediss://")):
+        return options
+    pool = redis.BlockingConnectionPool.from_url(
+        uri,
+        max_connections=LIMITER_CONNECTIONS,
+        timeout=5,
+        socket_timeout=5,
+        socket_connect_timeout=3,
+    )
+    return {**options, "connection_pool": pool}
+
+
 def _storage(store_url: str) -> Any:
     uri, options = storage_for(store_url)
-    return storage_from_string(uri, **options)
+    return storage_from_string(uri, **_pooled(uri, options))
 
 
 class FrameLimiter:
@@ -186,5 +206,5 @@ def init_app(app: Flask, store_url: str) -> None:
     """flask-limiter for HTTP routes, keyed by visitor; routes declare their own limits."""
     uri, options = storage_for(store_url)
     app.config.setdefault("RATELIMIT_STORAGE_URI", uri)
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", _pooled(uri, options))
     limiter.init_app(app)

@@ -44,7 +44,9 @@ class Outbox:
         self.name = name
         self._handle = handle
         self._on_overflow = on_overflow
-        self._items: deque[Any] = deque()
+        # Items waiting for the writer; only while one runs (an idle socket keeps no queue:
+        # an empty deque takes 760 bytes, and thousands of sockets sit idle).
+        self._items: deque[Any] | None = None
         self._lock = threading.Lock()
         self._state = OPEN
         self._writer: threading.Thread | None = None  # the running writer, if any
@@ -55,11 +57,14 @@ class Outbox:
         with self._lock:
             if self._state != OPEN:
                 return False
-            if len(self._items) >= self.limit:  # a writer is running: it closes the socket
+            items = self._items
+            if items is None:
+                items = self._items = deque()
+            if len(items) >= self.limit:  # a writer is running: it closes the socket
                 self._state = OVERFLOWED
-                self._items.clear()  # the log keeps it all; the tab resumes from there
+                self._items = None  # the log keeps it all; the tab resumes from there
                 return False
-            self._items.append(item)
+            items.append(item)
             if self._writer is not None:
                 return True
             writer = self._writer = threading.Thread(
@@ -73,7 +78,7 @@ class Outbox:
         seconds)."""
         with self._lock:
             self._state = STOPPED
-            self._items.clear()
+            self._items = None
             writer = self._writer
             # The callbacks are the session's bound methods (a cycle through it), and the
             # context holds the request's: dropped, reference counting frees the socket's
@@ -93,10 +98,12 @@ class Outbox:
         while True:
             with self._lock:
                 state = self._state
-                if state == OPEN and not self._items:
+                items = self._items
+                if state == OPEN and not items:
                     self._writer = None  # drained: the next item starts a new writer
+                    self._items = None
                     return
-                item = self._items.popleft() if state == OPEN else None
+                item = items.popleft() if state == OPEN and items else None
             if state == STOPPED:
                 return
             if state == OVERFLOWED:

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -48,12 +49,21 @@ from .redis_scripts import (
 
 log = logging.getLogger(__name__)
 
-# Every client of the store is made with these: text, and bounded waits on a dead server.
+# Commands one process has in flight at once; more wait for a turn (up to IN_FLIGHT_WAIT s).
+# A worker's thousands of greenlets can all want Redis at the same moment (polls that come
+# back together after a pause): each command would otherwise take a connection of its own,
+# and redis-py refuses connections past its pool's size ("Too many connections").
+IN_FLIGHT = 64
+IN_FLIGHT_WAIT = 5.0
+
+# Every client of the store is made with these: text, bounded waits on a dead server, and a
+# pool with room for the commands in flight, the pub/sub connection and a few to spare.
 OPTIONS: dict[str, Any] = {
     "decode_responses": True,
     "socket_timeout": 5,
     "socket_connect_timeout": 3,
     "health_check_interval": 15,
+    "max_connections": IN_FLIGHT + 8,
 }
 
 VISITOR_TTL = 30 * 24 * 3600
@@ -105,6 +115,7 @@ class RedisStore(Store):
         )
         # Only the listener thread touches the pub/sub connection and `_confirming`; sockets
         # change the listener counts, which queue the SUBSCRIBE/UNSUBSCRIBE it applies.
+        self._in_flight = threading.BoundedSemaphore(IN_FLIGHT)
         self._local = LocalListeners(track=True)
         self._confirming: dict[str, deque[threading.Event | None]] = {}  # channel -> waiters
         self._own_channel = f"wc:proc:{uuid.uuid4().hex}"  # also wakes the listener
@@ -113,12 +124,23 @@ class RedisStore(Store):
         self._thread = threading.Thread(target=self._listen, name="redis-listener", daemon=True)
         self._thread.start()
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a Redis command; any Redis failure leaves as StoreError."""
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """One of the IN_FLIGHT places for a command (or pipeline) of this process."""
+        if not self._in_flight.acquire(timeout=IN_FLIGHT_WAIT):
+            raise StoreError(f"Redis: {IN_FLIGHT} commands in flight for {IN_FLIGHT_WAIT} s")
         try:
-            return fn(*args, **kwargs)
-        except redis.RedisError as error:
-            raise _store_error(error) from None
+            yield
+        finally:
+            self._in_flight.release()
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a Redis command in its turn; any Redis failure leaves as StoreError."""
+        with self._turn():
+            try:
+                return fn(*args, **kwargs)
+            except redis.RedisError as error:
+                raise _store_error(error) from None
 
     # -- visitors ------------------------------------------------------------------------
 
@@ -271,14 +293,16 @@ class RedisStore(Store):
         for attempt in range(2):
             pipe = self._redis.pipeline(transaction=False)
             build(pipe)
-            try:
-                return list(pipe.execute())
-            except redis.exceptions.NoScriptError:
-                if attempt == 0:
-                    for script in self._scripts:
-                        self._call(self._redis.script_load, script.script)
-            except redis.RedisError as error:
-                raise _store_error(error) from None
+            with self._turn():
+                try:
+                    return list(pipe.execute())
+                except redis.exceptions.NoScriptError:
+                    pass
+                except redis.RedisError as error:
+                    raise _store_error(error) from None
+            if attempt == 0:
+                for script in self._scripts:
+                    self._call(self._redis.script_load, script.script)
         raise StoreError("Redis: the store's scripts could not be loaded")
 
     # -- fan-out ---------------------------------------------------------------------------------
@@ -289,8 +313,8 @@ class RedisStore(Store):
         ready = self._local.add(visitor_id, listener)
         if ready is None or ready.is_set():
             return
-        with contextlib.suppress(redis.RedisError):  # down: the listener subscribes on reconnect
-            self._redis.publish(self._own_channel, "wake")  # the listener applies the change now
+        with contextlib.suppress(StoreError):  # down: the listener subscribes on reconnect
+            self._call(self._redis.publish, self._own_channel, "wake")  # applied now
         if not ready.wait(2.0):
             log.warning("subscription of a visitor not confirmed by Redis yet")
 
@@ -371,8 +395,8 @@ class RedisStore(Store):
     def ping(self) -> bool:
         """Readiness: True when Redis answers."""
         try:
-            return bool(self._redis.ping())
-        except redis.RedisError:
+            return bool(self._call(self._redis.ping))
+        except StoreError:
             return False
 
     def close(self) -> None:
