@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webchat import __version__, routes
 from webchat.metrics import Metrics
+from webchat.nosession import NoSessions
 from webchat.relay import Relay
 from webchat.servicepattern import ServicePatternClient
 from webchat.settings import Settings, load_settings
@@ -63,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WEBCHAT_MAX_UPLOAD=settings.max_upload_bytes,
     )
     app.config.update(test_config)
+    app.session_interface = NoSessions()
     if not settings.tls_verify:
         log.warning(
             "SP_TLS_VERIFY is off: ServicePattern's certificate is NOT checked; anyone on the "

@@ -67,7 +67,7 @@ def chat_socket(ws: Any) -> None:
         ws.close(reason=BUSY, message="busy; retry later")
         return
     try:
-        SocketSession(
+        session = SocketSession(
             ws,
             current_app.extensions["webchat.relay"],
             visitor_id,
@@ -80,10 +80,21 @@ def chat_socket(ws: Any) -> None:
             starts=current_app.extensions["webchat.start_limiter"],
             address=request.remote_addr,
             typing_preview=settings.typing_preview,
-        ).serve()
+        )
+        forget_parsed(request)
+        session.serve()
     finally:
         registry.discard(ws)
         rawsocket.release(ws, request.environ)
+
+
+def forget_parsed(req: Any) -> None:
+    """The socket's query (its token) and cookies were read before the chat began; Werkzeug
+    keeps both parsed (a dict of lists apiece, its cached properties) for as long as the
+    request lives, which for a socket is the whole chat. Dropped, they would be parsed again
+    if read."""
+    for name in ("args", "cookies"):
+        req.__dict__.pop(name, None)
 
 
 def init_app(app: Flask) -> None:
