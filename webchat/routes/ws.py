@@ -65,6 +65,7 @@ def chat_socket(ws: Any) -> None:
     if not registry.admit(ws):
         # At the ceiling: a close code, not a refused handshake, so the widget can say "busy".
         ws.close(reason=BUSY, message="busy; retry later")
+        rawsocket.release(ws)
         return
     try:
         session = SocketSession(
@@ -85,7 +86,7 @@ def chat_socket(ws: Any) -> None:
         session.serve()
     finally:
         registry.discard(ws)
-        rawsocket.release(ws, request.environ)
+        rawsocket.release(ws)
 
 
 def forget_parsed(req: Any) -> None:

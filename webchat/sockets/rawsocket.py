@@ -152,16 +152,15 @@ def abort(ws: Any) -> None:
         sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
 
 
-def release(ws: Any, environ: dict[str, Any]) -> None:
+def release(ws: Any) -> None:
     """After a socket's handler: cut what would keep its objects alive after it ends.
 
     flask-sock makes a Response class for every socket, whose method refers to the socket
-    object, and a class is a reference cycle; gunicorn's environ refers to a callback whose
-    closure refers back to its request. Frozen out of the collector's walks (webchat/gcpolicy.py),
-    everything these reach would stay until a full collection, which at 10,000 chats holds the
-    worker for a second. Cut here, reference counting frees the request, Flask's contexts, the
-    session and (once its reader has ended too) the WebSocket's own state as the socket ends."""
-    environ.pop("wsgi.early_hints", None)
+    object, and a class is a reference cycle. Frozen out of the collector's walks
+    (webchat/gcpolicy.py), everything it reaches would stay until a full collection, which at
+    10,000 chats holds the worker for a second. Cut here, reference counting frees the
+    request, Flask's contexts, the session and (once its reader has ended too) the WebSocket's
+    own state as the socket ends."""
     with contextlib.suppress(AttributeError):
         ws.environ = None
     _done_with(ws)
