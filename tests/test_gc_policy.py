@@ -156,8 +156,10 @@ def test_gevent_keeps_no_spawning_stacks_unless_the_operator_asks():
     assert env["GEVENT_TRACK_GREENLET_TREE"] == "true"
 
 
-def open_sockets(base: str) -> float:
-    return metric(base, "webchat_open_sockets")
+def wait_emptied(base: str, count: int) -> bool:
+    """Wait until `count` sockets of the worker have ended (tests/garbage_probe_app.py)."""
+    answer = requests.get(base + f"/__test/emptied?at_least={count}", timeout=40).json()
+    return bool(answer["reached"])
 
 
 @pytest.mark.parametrize("worker_class", ["gevent", "gthread"])
@@ -185,10 +187,7 @@ def test_a_closed_chat_leaves_next_to_nothing_for_a_full_collection(sim_server, 
         garbage()  # what opening them left (pages, handshakes) goes first
         for visitor in visitors:
             visitor.close()
-        deadline = time.monotonic() + 30
-        while open_sockets(server.url) > 0:  # the worker offers no event to wait on
-            assert time.monotonic() < deadline, "sockets did not close"
-            time.sleep(0.05)
+        assert wait_emptied(server.url, count), "the closed sockets did not end"
         left = garbage()
         per_chat = sum(left.values()) / count
         named = {"SocketSession", "Outbox", "RequestContext", "Request", "WSConnection"}
@@ -215,33 +214,18 @@ def test_sockets_told_busy_at_the_ceiling_leave_next_to_nothing_either(sim_serve
 
         holder = Visitor(server.url)
         holder.tab().hello()
-        # What a look at the garbage leaves itself (nothing, if requests leave nothing):
-        # counted first, then taken off.
-        for _ in range(3):
-            garbage()
-        per_look = sum(sum(garbage().values()) for _ in range(3)) / 3
         count = 30
         refused = [Visitor(server.url) for _ in range(count)]
-        garbage()
+        garbage()  # what loading their pages left goes first
         for visitor in refused:
             assert visitor.tab().close_code() == BUSY
             visitor.close()
-        # The refused sockets' readers end as their peers close: look until two looks in a row
-        # find no more than a look leaves by itself, adding up what each one finds.
-        left: dict[str, int] = {}
-        looks = quiet = 0
-        deadline = time.monotonic() + 30
-        while quiet < 2:
-            assert time.monotonic() < deadline, left
-            found = garbage()
-            looks += 1
-            quiet = quiet + 1 if sum(found.values()) <= per_look + 2 else 0
-            for name, number in found.items():
-                left[name] = left.get(name, 0) + number
-            time.sleep(0.2)  # the worker offers no event for a reader ending
+        # The holder's socket is open: every socket emptied so far is a refused one.
+        assert wait_emptied(server.url, count), "the refused sockets did not end"
+        left = garbage()
         assert not {"Request", "RequestContext", "WSConnection"} & set(left), left
         # flask-sock's class (about 10 objects) and Werkzeug's URL matcher (8, as every request)
-        assert (sum(left.values()) - looks * per_look) / count <= 20, left
+        assert sum(left.values()) / count <= 20, left
         holder.close()
     finally:
         server.stop()

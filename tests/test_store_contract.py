@@ -170,6 +170,8 @@ def test_renew_and_read_survives_redis_forgetting_its_scripts(redis_url):
         assert store.renew_and_read(c, "a", 30, v).held
         assert not store.renew_and_read(c, "b", 30, v).held
         store._redis.script_flush()
+        assert store.renew_leases([c, uid()], "a", 30) == [True, True]
+        store._redis.script_flush()
         assert store.claim_send_and_read(c, "s", "a", 30, v).claim == "new"
         store._redis.script_flush()
         store.complete_send(c, "s", "a")  # the script objects load themselves again
@@ -357,4 +359,24 @@ def test_a_burst_of_commands_waits_its_turn_instead_of_failing(redis_url):
         pool = store._redis.connection_pool
         assert pool._created_connections <= OPTIONS["max_connections"]
     finally:
+        store.close()
+
+
+def test_when_every_turn_stays_taken_a_command_fails_as_an_outage(redis_url, monkeypatch):
+    """Commands stuck on a Redis that stopped answering hold their turns: the next one waits a
+    bounded time, then fails as StoreError (callers answer "try again"), never hangs."""
+    from webchat.store import StoreError, redis_store
+
+    monkeypatch.setattr(redis_store, "IN_FLIGHT_WAIT", 0.2)
+    store = open_store(redis_url)
+    try:
+        for _ in range(redis_store.IN_FLIGHT):
+            assert store._in_flight.acquire(timeout=1)
+        with pytest.raises(StoreError, match="in flight"):
+            store.get_chat(uid())
+        store._in_flight.release()
+        assert store.get_chat(uid()) is None  # a turn came free: served again
+    finally:
+        for _ in range(redis_store.IN_FLIGHT - 1):
+            store._in_flight.release()
         store.close()

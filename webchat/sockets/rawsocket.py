@@ -158,11 +158,9 @@ def release(ws: Any) -> None:
     flask-sock makes a Response class for every socket, whose method refers to the socket
     object, and a class is a reference cycle. Frozen out of the collector's walks
     (webchat/gcpolicy.py), everything it reaches would stay until a full collection, which at
-    10,000 chats holds the worker for a second. Cut here, reference counting frees the
-    request, Flask's contexts, the session and (once its reader has ended too) the WebSocket's
-    own state as the socket ends."""
-    with contextlib.suppress(AttributeError):
-        ws.environ = None
+    10,000 chats holds the worker for a second. So once its reader has ended too, the socket
+    object is emptied, and reference counting frees the request, Flask's contexts, the session
+    and the WebSocket's own state as the socket ends."""
     _done_with(ws)
 
 

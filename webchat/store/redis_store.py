@@ -253,10 +253,12 @@ class RedisStore(Store):
         if not chat_ids:
             return []
         millis = max(1, int(ttl * 1000))
-        pipe = self._redis.pipeline(transaction=False)
-        for chat_id in chat_ids:
-            self._renew(keys=[f"wc:c:{chat_id}:lease"], args=[holder, millis], client=pipe)
-        return [bool(held) for held in self._call(pipe.execute)]
+
+        def build(pipe: Any) -> None:
+            for chat_id in chat_ids:
+                pipe.evalsha(self._renew.sha, 1, f"wc:c:{chat_id}:lease", holder, millis)
+
+        return [bool(held) for held in self._pipeline(build)]
 
     def renew_and_read(self, chat_id: str, holder: str, ttl: float, visitor_id: str) -> LeaseRead:
         args = (1, f"wc:c:{chat_id}:lease", holder, max(1, int(ttl * 1000)))
