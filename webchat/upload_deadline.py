@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from .socket_body import SocketBody
 from .upload_stream import UploadError
 
 
@@ -70,7 +71,9 @@ _watchdog = _Watchdog()
 class BodyDeadline:
     """The body stream, read under both bounds; `finish` when the request is done."""
 
-    def __init__(self, stream: IO[bytes], sock: Any, total: float, idle: float) -> None:
+    def __init__(
+        self, stream: IO[bytes] | SocketBody, sock: Any, total: float, idle: float
+    ) -> None:
         self._stream = stream
         self._sock = sock
         self._idle = idle

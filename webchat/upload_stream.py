@@ -1,13 +1,14 @@
 """An uploaded file relayed to ServicePattern while it arrives: never spooled, never whole.
 
-The browser posts `multipart/form-data` with one part, `file`. Werkzeug's sans-IO
-`MultipartDecoder` parses it; the part's bytes are handed on as the decoder gives them. The
-upstream call needs the file's size before the first byte goes, so it is worked out from the
-request's Content-Length: everything but the part's head and the closing delimiter browsers send
-(`\\r\\n--boundary--\\r\\n`). When the last file byte is reached, the rest of the body is read and
-checked before that byte is handed on: the decoder must see exactly one part, closed by that
-delimiter, with exactly that many bytes (docs/uploads.md). Werkzeug's own form parser would
-first copy the whole file to a temporary file.
+The browser posts `multipart/form-data` with one part, `file`. The `multipart` package's
+sans-IO `PushMultipartParser` parses it; the part's bytes are handed on as the parser gives
+them, which is the very bytes object read from the socket wherever no delimiter could begin in
+it. The upstream call needs the file's size before the first byte goes, so it is worked out
+from the request's Content-Length: everything but the part's head and the closing delimiter
+browsers send (`\\r\\n--boundary--\\r\\n`). When the last file byte is reached, the rest of the
+body is read and checked before that byte is handed on: the parser must see exactly one part,
+closed by that delimiter, with exactly that many bytes (docs/uploads.md). A form parser that
+collects whole fields would first copy the file to a temporary file.
 
 Every failure while reading the browser's body, whatever raised it, leaves `read()` as an
 `UploadError` (a `ValueError`), never as an `OSError`: the upstream transport then drops its
@@ -17,22 +18,18 @@ call at once instead of waiting for an answer that cannot come.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import BinaryIO, TypeAlias, cast
 
+from multipart import MultipartError, MultipartSegment, PushMultipartParser
 from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import (
-    NEED_DATA,
-    Data,
-    Epilogue,
-    Event,
-    Field,
-    File,
-    MultipartDecoder,
-)
 
 HEAD_LIMIT = 16 * 1024  # the part's headers (and any preamble) must arrive within this
-SLICE = 1024 * 1024  # the body is read this much at a time
+SLICE = 1024 * 1024  # the body is read at most this much at a time
+_END = object()  # the parser has nothing more to say about the body read so far
+
+ParserEvent: TypeAlias = MultipartSegment | bytes | bytearray | None
 
 
 class UploadError(ValueError):
@@ -72,10 +69,8 @@ class _Body:
     server's reader raising, the socket failing, the body ending early) is an UploadError.
 
     Reads stop where the closing delimiter should begin (the last `tail_size` bytes), and those
-    bytes are read whole, in one piece. The decoder then looks for the delimiter only in that
-    small piece, not with a regular expression across a whole slice of the file; and Werkzeug's
-    decoder (3.1.9), given a piece that ends just after `\\r\\n--boundary-`, would take that
-    CR for file data.
+    bytes are read whole, in one piece, so the delimiter is checked in one small piece of its
+    own and its bytes are never handed on as part of a large one.
     """
 
     def __init__(self, stream: BinaryIO, length: int, tail_size: int) -> None:
@@ -110,22 +105,57 @@ class _Body:
         return chunk
 
 
+class _Events:
+    """The parser's events, fed from the body as it needs. The parser's generator for one
+    piece is drained before the next piece is parsed, as the parser requires."""
+
+    def __init__(self, parser: PushMultipartParser, body: _Body, pending: bytes) -> None:
+        self._parser = parser
+        self._body = body
+        self._events: Iterator[ParserEvent] = iter(())
+        self._pending = pending  # bytes read past the part's head, not parsed yet
+
+    def next(self) -> ParserEvent | object:
+        """The next event, or _END once the whole body is parsed and nothing is left."""
+        while True:
+            try:
+                event = next(self._events, _END)
+            except MultipartError as error:  # the parser's word for a malformed body
+                raise _bad_end() from error
+            if event is not _END:
+                return event
+            if self._pending:
+                chunk, self._pending = self._pending, b""
+            elif self._body.left:
+                chunk = self._body.read(SLICE)
+            else:
+                return _END
+            self._events = self._parser.parse(chunk)
+
+    def close(self) -> None:
+        """The body is all parsed: it must have ended the form (the closing delimiter seen)."""
+        try:
+            self._parser.close()
+        except MultipartError as error:
+            raise _bad_end() from error
+
+
 class _FileData:
-    """The file's bytes as the decoder gives them, `size` of them, checked to the body's end
+    """The file's bytes as the parser gives them, `size` of them, checked to the body's end
     before the last of them is handed on (a reader stops asking once it has `size`)."""
 
-    def __init__(self, decoder: MultipartDecoder, body: _Body, size: int, tail: bytes) -> None:
-        self._decoder = decoder
+    def __init__(self, events: _Events, body: _Body, size: int, tail: bytes) -> None:
+        self._events = events
         self._body = body
         self._size = size
         self._tail = tail
         self._got = 0
-        self._piece = b""
+        self._piece: bytes = b""
         self._pos = 0
 
     def read(self, n: int | None = -1) -> bytes:
         """Up to `n` bytes (all the rest when negative); b"" once all `size` were read. A piece
-        the decoder gave is handed on as it is when it fits, not copied."""
+        the parser gave is handed on as it is when it fits, not copied."""
         if n is None or n < 0:
             return b"".join(iter(lambda: self.read(SLICE), b""))
         if self._pos >= len(self._piece):
@@ -139,40 +169,27 @@ class _FileData:
         self._pos += len(out)
         return out
 
-    def _event(self) -> Event:
-        """The decoder's next event, fed from the body as it needs."""
-        while True:
-            try:
-                event = self._decoder.next_event()
-            except ValueError as error:  # the decoder's word for a malformed body
-                raise _bad_end() from error
-            if event is not NEED_DATA:
-                return event
-            self._decoder.receive_data(self._body.read(SLICE) if self._body.left else None)
-
     def _next_piece(self) -> bytes:
         while True:
-            event = self._event()
-            if not isinstance(event, Data):
-                raise _one_file()
-            self._got += len(event.data)
+            event = self._events.next()
+            if not isinstance(event, bytes | bytearray):  # another part, or the end, came early
+                raise _one_file() if event is not _END else _bad_end()
+            self._got += len(event)
             if self._got > self._size:  # more than fits before the standard closing delimiter
                 raise _bad_end()
-            if not event.more_data and self._got < self._size:  # a part or an end came early
-                raise _one_file()
             if self._got == self._size:
-                self._finish(event.more_data)
-            if event.data:
-                return event.data
+                self._finish()
+            if event:
+                return bytes(event) if isinstance(event, bytearray) else event
 
-    def _finish(self, more_data: bool) -> None:
+    def _finish(self) -> None:
         """All the file's bytes are in: what follows must be the closing delimiter alone."""
-        while more_data:  # the decoder may hold the last bytes until it sees the delimiter
-            event = self._event()
-            if not isinstance(event, Data) or event.data:
-                raise _bad_end()
-            more_data = event.more_data
-        if not isinstance(self._event(), Epilogue) or self._body.last != self._tail:
+        if self._events.next() is not None:  # the part's end, then nothing more
+            raise _bad_end()
+        if self._events.next() is not _END:
+            raise _bad_end()
+        self._events.close()
+        if self._body.last != self._tail:
             raise _bad_end()
 
 
@@ -187,54 +204,61 @@ def _boundary(content_type: str) -> bytes:
         raise _no_file() from None
 
 
-def _part_head(decoder: MultipartDecoder, body: _Body) -> tuple[Field | File, int, bytes]:
-    """Feed the decoder until it announces the first part: that part, the exact length of the
-    body up to where its data begins (fed a byte at a time to know it) and the bytes read past
-    that, still to be fed."""
+def _part_head(parser: PushMultipartParser, body: _Body) -> tuple[MultipartSegment, int, bytes]:
+    """Feed the parser until it announces the first part: that part, the exact length of the
+    body up to where its data begins, and the bytes read past that, still to be parsed.
+
+    A part's head always ends with an empty line, so the parser is fed up to each CRLF CRLF in
+    turn: the piece in which it announces the part ends exactly where the part's data begins.
+    """
     chunk = body.read(HEAD_LIMIT)
     fed = 0
+    search = 0
     while True:
+        end = chunk.find(b"\r\n\r\n", search)
+        if end < 0:
+            if len(chunk) >= HEAD_LIMIT or not body.left:
+                raise _no_file()
+            search = max(fed, len(chunk) - 3)
+            chunk += body.read(HEAD_LIMIT - len(chunk))
+            continue
+        end += 4
+        search = end - 3  # CRLF CRLF CRLF: the next candidate may overlap this one
         try:
-            event = decoder.next_event()
-        except ValueError as error:  # no Content-Disposition, headers not UTF-8
+            events = list(parser.parse(chunk[fed:end]))
+        except MultipartError as error:  # no Content-Disposition, headers not UTF-8, ...
             raise _no_file() from error
-        if isinstance(event, Field | File):
-            return event, fed, chunk[fed:]
-        if isinstance(event, Epilogue):  # a form with no part at all
+        fed = end
+        if events:
+            part = events[0]
+            if len(events) != 1 or not isinstance(part, MultipartSegment):
+                raise _no_file()  # a form with no part at all, or one that is not a head
+            return part, fed, chunk[fed:]
+        if parser.closed:
             raise _no_file()
-        if event is NEED_DATA:
-            if fed == len(chunk):
-                if fed >= HEAD_LIMIT or not body.left:
-                    raise _no_file()
-                chunk += body.read(HEAD_LIMIT - fed)
-            decoder.receive_data(chunk[fed : fed + 1])
-            fed += 1
 
 
 def open_file_part(stream: BinaryIO, content_type: str, length: int | None) -> FilePart:
     """Parse the head of an upload and return its file part, ready to be read as it arrives.
 
-    The part must be named `file`. Its file name is Werkzeug's reading of the part's
-    Content-Disposition (`filename*` first); None when there is none it can read, as for a
-    name ending in a backslash that a browser sent unescaped.
+    The part must be named `file`. Its file name is the parser's reading of the part's
+    Content-Disposition, as browsers write it (the HTML standard's escapes undone).
     """
     if length is None:
         raise UploadError(411, "length_required", "The upload needs a Content-Length.")
     boundary = _boundary(content_type)
     tail = b"\r\n--" + boundary + b"--\r\n"
-    decoder = MultipartDecoder(boundary)
+    parser = PushMultipartParser(boundary, content_length=length)
     body = _Body(stream, length, len(tail))
-    part, head, rest = _part_head(decoder, body)
+    part, head, rest = _part_head(parser, body)
     if part.name != "file":
         raise _no_file()
     size = length - head - len(tail)
     if size < 0:
         raise _bad_end()
-    decoder.receive_data(rest)
-    data = _FileData(decoder, body, size, tail)
-    filename = part.filename if isinstance(part, File) else None
-    part_type = part.headers.get("Content-Type") or "application/octet-stream"
-    return FilePart(filename, part_type, size, cast(BinaryIO, data))
+    data = _FileData(_Events(parser, body, rest), body, size, tail)
+    part_type = part.header("Content-Type") or "application/octet-stream"
+    return FilePart(part.filename, part_type, size, cast(BinaryIO, data))
 
 
 def drain(stream: BinaryIO) -> None:

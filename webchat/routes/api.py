@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from typing import BinaryIO, cast
+from typing import IO, BinaryIO, cast
 from urllib.parse import quote
 
 from flask import (
@@ -23,6 +23,7 @@ from flask import (
 from ..limits import limiter
 from ..relay import ChatError, Relay
 from ..servicepattern import Streamed, UpstreamError
+from ..socket_body import SocketBody, socket_body
 from ..upload_deadline import BodyDeadline
 from ..upload_stream import UploadError, drain, open_file_part
 from ..visitor import bound_visitor, current_visitor, link_visitor
@@ -144,12 +145,14 @@ def _body_stream() -> BinaryIO:
     `request.stream` first: it answers 413 when the Content-Length is past MAX_CONTENT_LENGTH.
     Where the server ends its input at the Content-Length itself (`wsgi.input_terminated`, as
     gunicorn does), that input is read directly: werkzeug's `LimitedStream` over it would only
-    count the bytes again and copy each read once more. Elsewhere, `request.stream`.
+    count the bytes again and copy each read once more; gunicorn's own body of known length is
+    read from its socket (webchat.socket_body), past gunicorn's buffers. Elsewhere,
+    `request.stream`.
     Either is read under UPLOAD_BODY_TIMEOUT and UPLOAD_IDLE_TIMEOUT (408 past them).
     """
-    stream = request.stream
+    stream: IO[bytes] | SocketBody = request.stream
     if request.environ.get("wsgi.input_terminated") and request.content_length is not None:
-        stream = request.environ["wsgi.input"]
+        stream = socket_body(request.environ) or request.environ["wsgi.input"]
     settings = current_app.config["WEBCHAT_SETTINGS"]
     body = BodyDeadline(
         stream,
