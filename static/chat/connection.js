@@ -25,7 +25,12 @@ export class Connection {
   constructor(url, { onOpen, onFrame, onStatus }) {
     Object.assign(this, { url, onOpen, onFrame, onStatus, status: 'connecting', ws: null });
     Object.assign(this, { delay: BACKOFF_MIN_MS, retryTimer: 0, pingTimer: 0, checkTimer: 0, lastReceived: 0 });
-    const resume = () => (this.ws ? this.check() : this.connect());
+    // Coming back (online, visible, awake) reconnects at once, except to a busy server: it has
+    // no more room than a moment ago, and its own wait is already running.
+    const resume = () => {
+      if (this.ws) this.check();
+      else if (this.status !== 'busy' || !this.retryTimer) this.connect();
+    };
     addEventListener('online', resume);
     addEventListener('pageshow', (e) => { if (e.persisted) resume(); });
     document.addEventListener('resume', resume);

@@ -42,6 +42,11 @@ def test_busy_server_shows_busy_then_connects_when_room_frees(context, full_serv
         expect(status).to_have_attribute("data-state", "busy")
         expect(status).to_have_text("Busy, retrying…")
         widget.shot("busy")
+        # Coming back online or to the tab does not cut the busy wait short.
+        widget.frame.evaluate(
+            "() => { dispatchEvent(new Event('online'));"
+            " document.dispatchEvent(new Event('visibilitychange')); }"
+        )
         # Refused twice: the second try came after a busy wait, not at once.
         widget.frame.wait_for_function("() => window.socketsOpenedAt.length >= 2")
         expect(status).to_have_attribute("data-state", "busy")
