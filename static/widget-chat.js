@@ -19,7 +19,7 @@ document.currentScript.chat = (st) => {
   // hides the launcher (the chat has its own close button).
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(`.p{${at}bottom:${y + 72}px;width:min(380px,calc(100vw - ${2 * x}px));height:min(640px,calc(100vh - ${y + 92}px));border-radius:14px;overflow:hidden;background:${dark ? '#16191f' : '#fff'};box-shadow:0 8px 32px #0005;visibility:hidden;opacity:0;transform:translateY(12px) scale(.98);transform-origin:bottom ${side}}
-.o{visibility:visible;opacity:1;transform:none}iframe{border:0;width:100%;height:100%;display:block}
+.o{visibility:visible;opacity:1;transform:none}iframe{border:0;width:100%;height:100%;display:block;opacity:0}.r iframe{opacity:1}
 .c{${at}bottom:${y + 68}px;width:min(300px,calc(100vw - ${2 * x}px));box-sizing:border-box;padding:12px 14px;padding-inline-end:40px;border-radius:14px;background:#fff;color:#1d2330;box-shadow:0 4px 24px #0004;cursor:pointer}
 .c b{display:block}.c p{margin:0;overflow:hidden;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;overflow-wrap:anywhere}
 .c button{position:absolute;top:4px;inset-inline-end:4px;width:32px;height:32px;border:0;border-radius:50%;background:none;color:#555e6c;font-size:20px;cursor:pointer}
@@ -44,6 +44,9 @@ document.currentScript.chat = (st) => {
     if (st.brand) q.set('color', st.brand);
     if (/^(light|dark)$/.test(d.theme)) q.set('theme', d.theme);
     frame.src = `${origin}/chat?${q}${saved.t ? '#t=' + saved.t : ''}`;
+    // The chat shows once its scripts gave it the host's look (it says ready; an error page
+    // only loads): until then the panel's own background, never a flash of the wrong colours.
+    frame.onload = shown;
     panel.append(frame);
     card = el('div', 'c');
     card.hidden = true;
@@ -70,6 +73,8 @@ document.currentScript.chat = (st) => {
       panel.style.top = hold && vv ? `${vv.offsetTop}px` : '';
     }
   }
+
+  function shown() { panel.classList.add('r'); }
 
   function open(focus = true) {
     build();
@@ -126,7 +131,7 @@ document.currentScript.chat = (st) => {
   addEventListener('message', (e) => {
     const m = e.data;
     if (!frame || e.source !== frame.contentWindow || e.origin !== origin || m?.webchat !== 1) return;
-    if (m.type === 'ready') { ready = true; st.save({ t: m.token }); context(); }
+    if (m.type === 'ready') { ready = true; shown(); st.save({ t: m.token }); context(); }
     else if (m.type === 'close') close();
     else if (m.type === 'notify') notify(m);
     else if (m.type === 'unread') { st.unread = Math.max(0, m.count | 0); st.render(); st.emit('unread', { count: st.unread }); }

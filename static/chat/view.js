@@ -140,13 +140,14 @@ export const viewMethods = {
     line.dataset.tone = tone;
     this.els.app.dataset.connection = state;
     const name = key === 'status.agent' ? this.agent.name : '';
-    if (line.textContent === t(key, { name }) && line.dataset.key === key) return; // unchanged: not announced again
-    line.dataset.key = key;
-    if (!name) return void (line.textContent = t(key));
     // "Chatting with Alice Martin", the name in bold (placed where the language puts it).
     const [before, after = ''] = t(key, { name: '\u0001' }).split('\u0001');
+    if (line.textContent === before + name + after && line.dataset.key === key) return; // unchanged: not announced again
+    line.dataset.key = key;
+    if (!name) return void (line.textContent = before);
     const strong = document.createElement('strong');
     strong.className = 'wc-status-name';
+    strong.dir = 'auto'; // isolated: written either way, its punctuation stays with it
     strong.textContent = name;
     line.replaceChildren(before, strong, after);
   },

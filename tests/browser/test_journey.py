@@ -80,8 +80,12 @@ def test_embed_launcher_prechat_chat_files_reload_tabs(context, server, sim):
     assert kinds.count("chat_session_typing") == 1, kinds
     assert kinds.index("chat_session_typing") < kinds.index("chat_session_not_typing")
 
-    # The agent types: the visitor sees it, and no longer when the agent stops.
+    # The agent types: the visitor sees it, and no longer when the agent stops. First the
+    # scripted agent's own answer to "abc def" and its "not typing" after it, which would
+    # otherwise end the typing below.
     chat = sim.chat(chat_id)
+    expect(widget.agent_bubbles('You said: "abc def"')).to_have_count(1)
+    assert sim.wait_for(lambda: chat.events[-1]["event"] == "chat_session_not_typing")
     with sim.lock:
         sim.emit(chat, model.typing(chat.agent_party_id, True))
     expect(widget.chat.locator("#wc-typing")).to_have_text("Alice Martin is typing…")

@@ -359,3 +359,85 @@ def test_at_200_percent_zoom_launcher_preview_and_chat_stay_accessible(make_cont
     page.keyboard.press("Enter")
     expect(card).to_be_hidden()
     expect(widget.launcher).to_be_focused()
+
+
+def test_the_chat_is_never_painted_in_colours_other_than_the_hosts(make_context, server, sim):
+    """Until the chat's scripts applied the host's look, the panel shows its own background and
+    the chat stays transparent; the host's data-theme is on the page as the server sends it."""
+    context = make_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
+    url = _serve(context, server.url, "/host-no-flash", 'data-theme="dark" data-color="#10b981"')
+    held: list = []
+    main_js = re.compile(r".*/static/chat/main\.js.*")
+    context.route(main_js, lambda route: held.append(route))  # the chat's scripts held back
+    page = context.new_page()
+    widget = Widget(page)
+    page.goto(url)
+    with page.expect_request(main_js):
+        widget.launcher.click()
+    frame_tag = _shadow(page, "iframe")
+    # Painted by the server alone: dark already, the chat not shown over the dark panel.
+    assert widget.frame.evaluate("document.documentElement.dataset.theme") == "dark"
+    expect(_shadow(page, ".p")).to_have_css("background-color", "rgb(22, 25, 31)")
+    expect(frame_tag).to_have_css("opacity", "0")
+    held[0].continue_()
+    # Once the chat is ready: shown, in the brand colour (not the default blue first).
+    expect(frame_tag).to_have_css("opacity", "1")
+    header = widget.chat.locator(".wc-header")
+    expect(header).to_have_css("background-color", "rgb(16, 185, 129)")
+
+
+def test_a_chat_page_that_fails_to_load_is_still_shown(context, server, sim):
+    """No ready message from an error page: its load shows it (the browser's or the proxy's
+    error, rather than an empty panel)."""
+    context.watch.allow_network_errors = True  # the 502 below, on purpose
+    url = _serve(context, server.url, "/host-broken-chat")
+    context.route(
+        re.compile(r".*/chat\?.*"),
+        lambda route: route.fulfill(status=502, body="Bad gateway", content_type="text/plain"),
+    )
+    page = context.new_page()
+    widget = Widget(page)
+    page.goto(url)
+    widget.launcher.click()
+    expect(_shadow(page, "iframe")).to_have_css("opacity", "1")
+    expect(widget.chat.locator("body")).to_have_text("Bad gateway")
+
+
+# Where each character of `name` is drawn, left to right in the order of the string when the
+# name reads as written (spaces skipped).
+CHARACTER_POSITIONS = """(el, name) => {
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  const xs = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const at = n.data.indexOf(name);
+    for (let k = at; at >= 0 && k < at + name.length; k++) {
+      if (n.data[k] === ' ') continue;
+      const r = document.createRange();
+      r.setStart(n, k);
+      r.setEnd(n, k + 1);
+      xs.push(r.getBoundingClientRect().left);
+    }
+  }
+  return xs;
+}"""
+
+
+def test_a_name_written_the_other_way_keeps_its_punctuation(context, server, sim, monkeypatch):
+    """An agent named "Alice Martin Jr." in Arabic sentences: the full stop stays after "Jr"
+    (not drawn on the name's other side), in the status line and the join line."""
+    monkeypatch.setattr(sim.config, "agent_last_name", "Martin Jr.")
+    page = context.new_page()
+    widget = Widget(page)
+    page.goto(_serve(context, server.url, "/host-rtl-names", 'data-lang="ar"'))
+    widget.open()
+    widget.chat.get_by_label("الاسم الأول").fill("ليلى")
+    widget.chat.get_by_label("اسم العائلة").fill("حداد")
+    widget.chat.get_by_role("button", name="ابدأ الدردشة").click()
+    name = "Alice Martin Jr."
+    status = widget.chat.locator(".wc-status-name")
+    expect(status).to_have_text(name)
+    joined = widget.chat.locator(".wc-system--join .wc-system-text")
+    expect(joined).to_contain_text(name)
+    for where in (status, joined):
+        xs = where.evaluate(CHARACTER_POSITIONS, name)
+        assert len(xs) == len(name) - name.count(" ") and xs == sorted(xs), (where, xs)

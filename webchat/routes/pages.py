@@ -48,9 +48,12 @@ def _page_context() -> dict:
     lang = theme.choose_language(current_app, request.args.get("lang"))
     strings = theme.strings(current_app, lang)
     settings = current_app.config["WEBCHAT_SETTINGS"]
+    look = request.args.get("theme")
     return {
         "lang": lang,
         "dir": "rtl" if strings.get("dir") == "rtl" else "ltr",
+        # The host's data-theme, on the page as it is first painted (not only once scripts ran).
+        "page_theme": look if look in ("light", "dark") else None,
         "strings": strings,
         "t": lambda key, **values: PLACEHOLDER.sub(
             lambda m: str(values.get(m[1], m[0])), str(strings.get(key, key))
