@@ -94,6 +94,7 @@ export class App {
       for (const ev of this.log.events) this.apply(ev, false);
       this.restorePending();
       if (this.log.closing && !this.ended) this.setClosing();
+      this.restoreHeld();
     }
     this.hostActive = !!this.log.chatId && !this.ended;
     this.host.post('ready', { active: this.hostActive, token: TOKEN });

@@ -6,10 +6,13 @@
 import { uuid } from './util.js';
 import { t } from './i18n.js';
 import { fileProblem, heldRow, progressRow, upload } from './files.js';
+import { store } from './storage.js';
 
 export const MESSAGE = 'chat_session_message';
 const REFUSED = new Set(['invalid_frame', 'unknown_event', 'invalid_event', 'too_long', 'no_chat', 'chat_ended', 'unconfirmed']);
 const RESEND_MS = 3000;
+const HELD_KEY = 'webchat.heldFiles'; // this tab's held files, [{id, chatId}]; the files: heldfiles.js
+const heldStore = () => import('./heldfiles.js');
 
 /** @type {ThisType<import('./controller.js').App>} */
 export const sessionMethods = {
@@ -106,6 +109,7 @@ export const sessionMethods = {
     const name = job.file.name || t('file.file');
     if (this.conn.status !== 'open') return void this.holdFile(job, t('file.waiting', { name }));
     this.heldFiles.delete(job);
+    this.forgetHeld(job);
     let transfer = null;
     const progress = progressRow(name, () => transfer && transfer.cancel());
     this.placeFileRow(job, progress.row);
@@ -120,8 +124,10 @@ export const sessionMethods = {
 
   holdFile(job, why) {
     this.heldFiles.add(job);
+    this.keepHeld(job);
     this.placeFileRow(job, heldRow(job.file.name || t('file.file'), why, () => this.sendFile(job), () => {
       this.heldFiles.delete(job);
+      this.forgetHeld(job);
       job.row.remove();
       this.els.transcript.focus();
     }));
@@ -141,9 +147,41 @@ export const sessionMethods = {
     if (this.accepting()) for (const job of [...this.heldFiles]) this.sendFile(job);
   },
 
+  /** A held file survives a reload: the file in IndexedDB, its id in this tab's storage. */
+  keepHeld(job) {
+    if (job.kept) return;
+    Object.assign(job, { id: job.id || uuid(), kept: true });
+    store.set(HELD_KEY, [...store.get(HELD_KEY, []).filter((h) => h.id !== job.id), { id: job.id, chatId: this.log.chatId }]);
+    heldStore().then((m) => m.keep(job.id, this.log.chatId, job.file)).catch(() => {}); // no storage: kept by this page only
+  },
+
+  forgetHeld(job) {
+    if (!job.kept) return;
+    job.kept = false;
+    store.set(HELD_KEY, store.get(HELD_KEY, []).filter((h) => h.id !== job.id));
+    heldStore().then((m) => m.forget(job.id)).catch(() => {});
+  },
+
+  /** After a reload: the files this tab held are held again, and go when they can. */
+  restoreHeld() {
+    const list = store.get(HELD_KEY, []);
+    if (!Array.isArray(list) || !list.length) return;
+    store.set(HELD_KEY, []);
+    heldStore().then(async (m) => {
+      for (const { id, chatId } of list) {
+        const kept = await m.get(id).catch(() => null);
+        if (kept && chatId === this.log.chatId && !this.ended) {
+          this.holdFile({ file: kept.file, row: null, id }, t('file.waiting', { name: kept.file.name || t('file.file') }));
+        } else m.forget(id).catch(() => {});
+      }
+      this.flushFiles();
+    }).catch(() => {});
+  },
+
   /** The chat ended: held files can no longer go. */
   dropFiles() {
     for (const job of this.heldFiles) {
+      this.forgetHeld(job);
       job.row.remove();
       this.transcript.system(t('file.chatEnded', { name: job.file.name || t('file.file') }), 'error');
     }

@@ -418,6 +418,73 @@ def test_a_file_sent_offline_says_why_and_goes_when_the_connection_is_back(
     assert _files_shared(sim, chat_id) == ["later.txt"]
 
 
+# The names of the files held in the chat's IndexedDB (static/chat/heldfiles.js).
+HELD_IN_STORAGE = """() => new Promise((resolve) => {
+  const opening = indexedDB.open('webchat-held-files', 1);
+  opening.onupgradeneeded = () => opening.result.createObjectStore('files', { keyPath: 'id' });
+  opening.onsuccess = () => {
+    const db = opening.result;
+    const all = db.transaction('files').objectStore('files').getAll();
+    all.onsuccess = () => { db.close(); resolve(all.result.map((r) => r.file.name)); };
+  };
+})"""
+
+
+def _held(check: str) -> str:
+    """A predicate for wait_for_function: `check` on the names of the files held in storage."""
+    return f"({HELD_IN_STORAGE})().then({check})"
+
+
+def _sockets_refused(cutter: Cutter) -> None:
+    """The chat's socket cut and refused while pages still load (a reload must work)."""
+    cutter.down = True
+    cutter.context.watch.allow_network_errors = True
+    for ws, upstream in cutter.open:
+        upstream.close()
+        ws.close(code=1011, reason="network down")
+    cutter.open.clear()
+
+
+def test_a_held_file_survives_a_reload_and_goes_once_when_the_connection_is_back(
+    make_context, server, sim
+):
+    widget = _widget(make_context, server, DESKTOP)
+    widget.start("Reloads")
+    chat_id = widget.chat_id()
+    page = widget.page
+    cutter = page.context.cutter
+    status = widget.chat.locator("#wc-status")
+    _sockets_refused(cutter)
+    expect(status).to_have_attribute("data-state", "offline")
+    widget.hand_file("attach", "kept.txt", "text/plain", b"kept across a reload\n")
+    widget.hand_file("attach", "dropped.txt", "text/plain", b"cancelled after the reload\n")
+    held = widget.chat.locator(".wc-upload--held")
+    expect(held).to_have_count(2)
+    widget.frame.wait_for_function(_held("(n) => n.length === 2"))
+
+    page.reload()
+    expect(widget.chat.locator("#wc-app")).to_be_visible()  # the panel reopens by itself
+    expect(status).to_have_attribute("data-state", "offline")
+    expect(held).to_have_count(2)
+    kept = widget.chat.locator(".wc-upload--held", has_text="kept.txt")
+    expect(kept).to_contain_text("will be sent when the connection is back")
+    widget.chat.get_by_role("button", name="Cancel: dropped.txt").click()
+    expect(held).to_have_count(1)
+    widget.frame.wait_for_function(_held("(n) => n.join() === 'kept.txt'"))
+    assert _files_shared(sim, chat_id) == []
+
+    cutter.mend()
+    expect(widget.own_bubbles("kept.txt")).to_have_count(1, timeout=15_000)
+    expect(widget.chat.locator(".wc-upload")).to_have_count(0)
+    widget.frame.wait_for_function(_held("(n) => n.length === 0"))
+    assert _files_shared(sim, chat_id) == ["kept.txt"]
+    # Another reload sends nothing again.
+    page.reload()
+    expect(widget.own_bubbles("kept.txt")).to_have_count(1)
+    expect(status).to_have_attribute("data-state", "open")
+    assert _files_shared(sim, chat_id) == ["kept.txt"]
+
+
 def test_a_file_the_network_dropped_can_be_retried(make_context, server, sim):
     widget = _widget(make_context, server, DESKTOP)
     widget.start("Dropped")
