@@ -360,7 +360,9 @@ def test_call_at_200_percent_zoom(contexts, shop, sim, sim_server):
     widget.shot("call-incoming-zoom-200")
     expect(chat.get_by_role("button", name="Decline")).to_be_in_viewport(ratio=1)
     assert axe_violations(widget.frame) == []
-    answer.click()
+    # By keyboard, as Hang up below: at a device scale of 2 headless Chromium now and then
+    # drops a click on the frame (the prompt stayed, unanswered, in about one run in four).
+    answer.press("Enter")
     media_flows(widget.frame, ["audio", "video"])
     expect(chat.get_by_role("button", name="Hang up")).to_be_in_viewport(ratio=1)
     expect(widget.message_box).to_be_in_viewport(ratio=1)
