@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.harness import relay_on
-from webchat.relay.events import pending_offer, sort_history
+from webchat.relay.events import last_offer_id, pending_offer, sort_history
 from webchat.sockets.frames import FrameError, parse_frame
 from webchat.store import MemoryStore
 
@@ -153,6 +153,30 @@ def test_history_keeps_only_an_offer_nobody_answered():
     assert pending_offer(history, CHAT, closed_at="2") == [offer, ice]
 
 
+def test_an_offer_in_the_same_second_as_the_hang_up_still_rings_after_a_rebuild():
+    """Timestamps are whole seconds: the visitor hangs up at 5 on the offer of 3, and the agent
+    offers again at 5. History without the visitor's signals cannot order the two, so the
+    pointer keeps which offer the hang-up closed: offers after it ring, it and those before
+    do not."""
+    first = sig(AGENT, "OFFER_CALL", 3, sdp=SDP, offerVideo=False)
+    ended = sig(AGENT, "END_CALL", 5)
+    again = sig(AGENT, "OFFER_CALL", 5, sdp=SDP, offerVideo=True)
+    ice = sig(AGENT, "ICE_CANDIDATE", 5, candidate="c9")
+    history = [said(1), first, ended, again, ice, said(6)]
+    assert last_offer_id(history[:2], CHAT) == first["msg_id"]
+    assert pending_offer(history, CHAT, "5", first["msg_id"]) == [again, ice]
+    assert sort_history(history, CHAT, "5", first["msg_id"]) == [said(1), again, ice, said(6)]
+    # Closed on the second offer (both in that second): nothing rings.
+    assert pending_offer(history, CHAT, "5", again["msg_id"]) == []
+    # Without the offer's id (a pointer from before), the second closes both, as it did.
+    assert pending_offer(history, CHAT, "5") == []
+    # An offer of that second listed before the closed one was made before the hang-up.
+    earlier = sig(AGENT, "OFFER_CALL", 5, sdp=SDP, offerVideo=True)
+    earlier["msg_id"] = "earlier"
+    assert pending_offer([earlier, again], CHAT, "5", again["msg_id"]) == []
+    assert last_offer_id([said(1)], CHAT) is None
+
+
 def test_signals_reach_the_agent_and_tabs_and_survive_a_rebuild(sim_server, sim):
     store = MemoryStore()
     relay = relay_on(sim_server.base_url, store)
@@ -205,6 +229,10 @@ def test_signals_reach_the_agent_and_tabs_and_survive_a_rebuild(sim_server, sim)
         assert {"type": "ANSWER_CALL", "sdp": SDP} in signals
         assert [e["data"] for e in logged()][-1] == {"type": "ANSWER_CALL"}
         assert logged()[-1]["party_id"] == chat_id
+        # The pointer keeps when, and which offer: the one answered.
+        offer_id = next(e["msg_id"] for e in logged() if e["data"]["type"] == "OFFER_CALL")
+        pointer = store.get_chat("visitor-c") or {}
+        assert pointer["call_closed_offer"] == offer_id and pointer["call_closed"]
         # Rebuilt again once answered: no call is offered any more.
         again = MemoryStore()
         relay.close(wait=10)

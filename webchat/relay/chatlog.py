@@ -15,7 +15,7 @@ from typing import Any
 from ..servicepattern import ServicePatternClient, UpstreamError
 from ..store import Store, StoreError
 from .errors import ChatEnded, ChatTooLong, NoChat
-from .events import CALL_CLOSED, event_key, is_terminal, log_key, sort_history
+from .events import CALL_CLOSED, CALL_CLOSED_OFFER, event_key, is_terminal, log_key, sort_history
 from .identities import Identities
 from .richtext import with_html
 
@@ -143,8 +143,11 @@ class ChatLog:
         finally:
             self.identities.save(visitor_id, who)
         pointer = self.store.get_chat(visitor_id) or {}
-        closed = pointer.get(CALL_CLOSED) if pointer.get("chat_id") == chat_id else None
-        return self.record(visitor_id, chat_id, sort_history(history, chat_id, closed), strict=True)
+        ours = pointer.get("chat_id") == chat_id
+        closed = pointer.get(CALL_CLOSED) if ours else None
+        offer = pointer.get(CALL_CLOSED_OFFER) if ours else None
+        ordered = sort_history(history, chat_id, closed, offer)
+        return self.record(visitor_id, chat_id, ordered, strict=True)
 
     def announce(self, visitor_id: str, status: str) -> None:
         """Tell every socket of the visitor that ServicePattern stopped or resumed answering."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from typing import Any
 
 TERMINAL_EVENTS = {"chat_session_ended", "chat_session_inactivity_timeout"}
@@ -26,8 +27,11 @@ LOGGED_SIGNALS = {
 }
 # After these no earlier offer of a call may be answered.
 CALL_CLOSERS = {"ANSWER_CALL", "END_CALL", "CALL_REJECTED"}
-# The chat pointer's field for when the visitor last answered or ended a call.
+# The chat pointer's fields for when the visitor last answered or ended a call, and for the
+# agent's offer that was the latest by then (its msg_id): timestamps are whole seconds, so an
+# offer made in the same second as the visitor's hang-up is told apart by coming after it.
 CALL_CLOSED = "call_closed"
+CALL_CLOSED_OFFER = "call_closed_offer"
 
 
 def event_key(event: dict[str, Any]) -> str | None:
@@ -112,8 +116,21 @@ def _signal(event: dict[str, Any]) -> str:
     return str(data.get("type", "")) if isinstance(data, dict) else ""
 
 
+def last_offer_id(events: Iterable[dict[str, Any]], chat_id: str | None) -> str | None:
+    """The msg_id of the agent's latest offer of a call among `events`, if any."""
+    offer = None
+    for event in events:
+        agent = event.get("party_id") != chat_id
+        if event.get("event") == SIGNALING and agent and _signal(event) == "OFFER_CALL":
+            offer = event.get("msg_id")
+    return str(offer) if offer is not None else None
+
+
 def pending_offer(
-    events: list[dict[str, Any]], chat_id: str | None, closed_at: str | None = None
+    events: list[dict[str, Any]],
+    chat_id: str | None,
+    closed_at: str | None = None,
+    closed_offer: str | None = None,
 ) -> list[dict[str, Any]]:
     """The agent's last offer of a call that nobody answered, rejected or ended yet, with the
     network candidates the agent sent after it: what a page rebuilt from history still needs
@@ -121,15 +138,21 @@ def pending_offer(
 
     History may leave out the visitor's own signals (the reference clients skip signalling
     there): `closed_at`, the time the visitor last answered or ended a call (kept with the
-    chat's pointer), closes every offer made up to then as well."""
+    chat's pointer), closes every offer made up to then as well, except one made in that same
+    second after `closed_offer`, the offer that was the latest when the visitor closed."""
     pending: list[dict[str, Any]] = []
     closed = int(closed_at or 0)
+    passed = False  # closed_offer seen: offers after it in the same second are new
     for event in events:
         if event.get("event") != SIGNALING:
             continue
         kind, agent = _signal(event), event.get("party_id") != chat_id
         if kind == "OFFER_CALL" and agent:
-            pending = [event] if int(event.get("timestamp") or 0) > closed else []
+            at = int(event.get("timestamp") or 0)
+            if closed_offer is not None and event.get("msg_id") == closed_offer:
+                passed, pending = True, []
+                continue
+            pending = [event] if at > closed or (at == closed and passed) else []
         elif kind == "ICE_CANDIDATE" and agent and pending:
             pending.append(event)
         elif kind in CALL_CLOSERS:
@@ -138,10 +161,13 @@ def pending_offer(
 
 
 def sort_history(
-    events: list[dict[str, Any]], chat_id: str | None = None, closed_at: str | None = None
+    events: list[dict[str, Any]],
+    chat_id: str | None = None,
+    closed_at: str | None = None,
+    closed_offer: str | None = None,
 ) -> list[dict[str, Any]]:
     """History in time order (stable). Signalling is dropped, as the reference clients do,
     except an offer still waiting for an answer (`pending_offer`)."""
     ordered = sorted(events, key=lambda e: int(e.get("timestamp") or 0))
-    ringing = {id(e) for e in pending_offer(ordered, chat_id, closed_at)}
+    ringing = {id(e) for e in pending_offer(ordered, chat_id, closed_at, closed_offer)}
     return [e for e in ordered if e.get("event") != SIGNALING or id(e) in ringing]

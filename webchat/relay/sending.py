@@ -29,7 +29,16 @@ from ..store.base import SendClaim
 from .backoff import RetryPolicy
 from .chatlog import ChatLog
 from .errors import ChatEnded, ChatTooLong, SendPending, Unconfirmed
-from .events import CALL_CLOSED, CALL_CLOSERS, event_key, own_message, own_signal, sort_history
+from .events import (
+    CALL_CLOSED,
+    CALL_CLOSED_OFFER,
+    CALL_CLOSERS,
+    event_key,
+    last_offer_id,
+    own_message,
+    own_signal,
+    sort_history,
+)
 from .identities import Identities
 
 if TYPE_CHECKING:
@@ -153,7 +162,8 @@ class Sender:
                 elif outbound["event"] == "chat_session_signaling":
                     logged += own_signal(chat_id, send_id, outbound["data"])
                     if outbound["data"]["type"] in CALL_CLOSERS:  # for a log rebuilt from history
-                        closed = {CALL_CLOSED: logged[-1]["timestamp"]}
+                        offer = last_offer_id((e for _, e in store.read(chat_id)), chat_id)
+                        closed = {CALL_CLOSED: logged[-1]["timestamp"], CALL_CLOSED_OFFER: offer}
                         store.update_chat(visitor_id, chat_id, closed)
                 # Logged before the claim completes: a holder dying in between leaves a resend
                 # that finds the post in history and logs it again, which the log's keys skip.
