@@ -228,6 +228,18 @@ class Visitor:
         self.http.headers["X-Webchat-Token"] = self.token
         self.tabs: list[Tab] = []
 
+    def raw_upload_head(self, length: int, boundary: str = "XyZ") -> bytes:
+        """The head of `POST /api/files` as this visitor's browser sends it (cookie, token, user
+        agent, any X-Forwarded-For), for tests that write the body to a socket themselves."""
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+        sent = ("X-Webchat-Token", "User-Agent", "X-Forwarded-For")
+        headers = "".join(f"{k}: {v}\r\n" for k, v in self.http.headers.items() if k in sent)
+        return (
+            f"POST /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n{headers}"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {length}\r\n\r\n"
+        ).encode()
+
     def tab(self, origin: str | None = None) -> Tab:
         tab = Tab(self, origin)
         self.tabs.append(tab)

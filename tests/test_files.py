@@ -342,12 +342,7 @@ def test_an_upload_the_browser_breaks_off_is_a_400_at_once(logged_server, sim, h
         logged = len(_access_log(logged_server, 0, 0))
         size = 16 * 1024 * 1024
         raw = _file_head() + b"\x5a" * size + b"\r\n--XyZ--\r\n"
-        cookie = "; ".join(f"{c.name}={c.value}" for c in v.http.cookies)
-        request = (
-            "POST /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Cookie: {cookie}\r\nX-Webchat-Token: {v.token}\r\nUser-Agent: {v.user_agent}\r\n"
-            f"Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {len(raw)}\r\n\r\n"
-        ).encode()
+        request = v.raw_upload_head(len(raw))
         sock = socket.socket()
         # A small send buffer: once sendall returns, most of the half was read by the server,
         # and so relayed upstream (the server reads only as fast as it relays).

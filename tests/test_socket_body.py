@@ -131,14 +131,8 @@ def _answers(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
     return answers
 
 
-def _upload_request(v: Visitor, body: bytes, boundary: str = "XyZ") -> bytes:
-    cookie = "; ".join(f"{c.name}={c.value}" for c in v.http.cookies)
-    return (
-        "POST /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Cookie: {cookie}\r\nX-Webchat-Token: {v.token}\r\nUser-Agent: {v.user_agent}\r\n"
-        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+def _upload_request(v: Visitor, body: bytes) -> bytes:
+    return v.raw_upload_head(len(body)) + body
 
 
 def _config_request(v: Visitor) -> bytes:

@@ -165,16 +165,6 @@ def test_a_socket_that_never_says_hello_is_closed(server, sim):
         visitor.close()
 
 
-def _upload_head(visitor: Visitor, length: int) -> bytes:
-    cookie = "; ".join(f"{c.name}={c.value}" for c in visitor.http.cookies)
-    return (
-        "POST /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Cookie: {cookie}\r\nX-Webchat-Token: {visitor.token}\r\n"
-        f"X-Forwarded-For: {visitor.http.headers['X-Forwarded-For']}\r\n"
-        f"Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {length}\r\n\r\n"
-    ).encode()
-
-
 def _answer_then_closed(sock: socket.socket) -> bytes:
     """Everything the server sends until it closes the connection."""
     sock.settimeout(3 * BODY_TIMEOUT)
@@ -194,7 +184,7 @@ def test_an_upload_body_that_does_not_arrive_is_a_408(server, sim, how):
         visitor.start_chat(visitor.tab())
         raw = _file_head() + b"z" * 1_000_000 + b"\r\n--XyZ--\r\n"
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
-            sock.sendall(_upload_head(visitor, len(raw)) + raw[:200_000])
+            sock.sendall(visitor.raw_upload_head(len(raw)) + raw[:200_000])
             if how == "trickled":  # a byte now and then, never idle for IDLE_TIMEOUT
                 sock.settimeout(IDLE_TIMEOUT / 3)
                 for i in range(200_000, len(raw)):
