@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -73,3 +75,29 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def burst_while_paused(url: str, call: Callable[[], object], callers: int = 300) -> list[object]:
+    """`call()` from `callers` threads released together while Redis holds every command for
+    0.3 s (CLIENT PAUSE): what each returned, or the exception it raised."""
+    outcomes: list[object] = []
+    lock = threading.Lock()
+    started = threading.Barrier(callers + 1)
+
+    def one() -> None:
+        started.wait()
+        try:
+            outcome = call()
+        except Exception as error:  # noqa: BLE001 - an error is an outcome the caller checks
+            outcome = error
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=one) for _ in range(callers)]
+    for t in threads:
+        t.start()
+    redis.Redis.from_url(url).execute_command("CLIENT", "PAUSE", 300, "ALL")
+    started.wait()
+    for t in threads:
+        t.join(30)
+    return outcomes

@@ -92,31 +92,12 @@ def test_a_burst_of_frames_on_redis_is_limited_exactly_not_let_through(redis_url
     """Hundreds of frames at the same moment: each waits for a connection of the limiter's
     pool, so exactly the allowance passes. Were a hit refused a connection, the limiter would
     swallow the error and let it through."""
-    import threading
-
-    import redis
-
+    from tests.redis_server import burst_while_paused
     from webchat.limits import FrameLimiter
 
     limiter = FrameLimiter(redis_url, per_minute=100)
     visitor = uuid.uuid4().hex
     callers = 300
-    allowed: list[bool] = []
-    lock = threading.Lock()
-    started = threading.Barrier(callers + 1)
-
-    def hit() -> None:
-        started.wait()
-        outcome = limiter.allow(visitor)
-        with lock:
-            allowed.append(outcome)
-
-    threads = [threading.Thread(target=hit) for _ in range(callers)]
-    for t in threads:
-        t.start()
-    redis.Redis.from_url(redis_url).execute_command("CLIENT", "PAUSE", 300, "ALL")
-    started.wait()
-    for t in threads:
-        t.join(30)
-    assert len(allowed) == callers
+    allowed = burst_while_paused(redis_url, lambda: limiter.allow(visitor), callers)
+    assert len(allowed) == callers and all(isinstance(a, bool) for a in allowed), allowed
     assert allowed.count(True) == 100

@@ -327,34 +327,15 @@ def test_a_burst_of_commands_waits_its_turn_instead_of_failing(redis_url):
     """Hundreds of callers at once (polls that come back together after a pause) get their
     answers; the process never opens more connections than its pool, and redis-py never
     answers "Too many connections"."""
+    from tests.redis_server import burst_while_paused
     from webchat.store.redis_store import OPTIONS
 
     store = open_store(redis_url)
-    admin = store._redis
     try:
         v = uid()
         store.set_chat(v, {"chat_id": "c", "state": "connected", "ewt": None, "ended": False})
         callers = 300
-        results: list[object] = []
-        lock = threading.Lock()
-        started = threading.Barrier(callers + 1)
-
-        def call() -> None:
-            started.wait()
-            try:
-                outcome: object = store.get_chat(v)["chat_id"]
-            except Exception as error:  # noqa: BLE001 - what the test looks for
-                outcome = error
-            with lock:
-                results.append(outcome)
-
-        threads = [threading.Thread(target=call) for _ in range(callers)]
-        for t in threads:
-            t.start()
-        admin.execute_command("CLIENT", "PAUSE", 300, "ALL")  # every command waits 0.3 s
-        started.wait()
-        for t in threads:
-            t.join(30)
+        results = burst_while_paused(redis_url, lambda: store.get_chat(v)["chat_id"], callers)
         assert results == ["c"] * callers, {repr(r) for r in results if r != "c"}
         pool = store._redis.connection_pool
         assert pool._created_connections <= OPTIONS["max_connections"]
