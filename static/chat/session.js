@@ -166,13 +166,14 @@ export const sessionMethods = {
   restoreHeld() {
     const list = store.get(HELD_KEY, []);
     if (!Array.isArray(list) || !list.length) return;
-    store.set(HELD_KEY, []);
     heldStore().then(async (m) => {
       for (const { id, chatId } of list) {
         const kept = await m.get(id).catch(() => null);
+        // Still stored (kept: true): held again without writing the file a second time.
+        const job = { file: kept && kept.file, row: null, id, kept: true };
         if (kept && chatId === this.log.chatId && !this.ended) {
-          this.holdFile({ file: kept.file, row: null, id }, t('file.waiting', { name: kept.file.name || t('file.file') }));
-        } else m.forget(id).catch(() => {});
+          this.holdFile(job, t('file.waiting', { name: job.file.name || t('file.file') }));
+        } else this.forgetHeld(job);
       }
       this.flushFiles();
     }).catch(() => {});
