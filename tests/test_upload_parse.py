@@ -283,3 +283,25 @@ def test_any_tail_but_the_closing_delimiter_is_refused_wherever_split(extra, cut
     cut %= len(raw) + 1
     with pytest.raises(UploadError):
         relayed(Pieces([raw[:cut], raw[cut:]]), len(raw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("preamble", [b"\r\n\r\n" * 4000, b"a--" + BOUNDARY.encode() + b"\r\n\r\n"])
+def test_a_preamble_is_refused_in_one_parse_not_one_per_line(monkeypatch, preamble):
+    """Browsers send none: a body that does not start with its boundary is no file, found as
+    soon as the parser holds as many bytes as a delimiter (a preamble of thousands of empty
+    lines once cost a parse call each)."""
+    from multipart import PushMultipartParser
+
+    calls = []
+    real = PushMultipartParser.parse
+
+    def counted(self, chunk):
+        calls.append(len(chunk))
+        return real(self, chunk)
+
+    monkeypatch.setattr(PushMultipartParser, "parse", counted)
+    raw = preamble + body(b"p" * 10)
+    with pytest.raises(UploadError) as refused:
+        open_file_part(io.BytesIO(raw), CONTENT_TYPE, len(raw))
+    assert refused.value.code == "no_file"
+    assert sum(calls[:-1]) < len(BOUNDARY) + 4  # fed a line at a time, up to a delimiter's length

@@ -25,7 +25,7 @@ from typing import BinaryIO, TypeAlias, cast
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 from werkzeug.http import parse_options_header
 
-HEAD_LIMIT = 16 * 1024  # the part's headers (and any preamble) must arrive within this
+HEAD_LIMIT = 16 * 1024  # the part's head must arrive within this
 SLICE = 1024 * 1024  # the body is read at most this much at a time
 _END = object()  # the parser has nothing more to say about the body read so far
 
@@ -248,7 +248,9 @@ def open_file_part(stream: BinaryIO, content_type: str, length: int | None) -> F
         raise UploadError(411, "length_required", "The upload needs a Content-Length.")
     boundary = _boundary(content_type)
     tail = b"\r\n--" + boundary + b"--\r\n"
-    parser = PushMultipartParser(boundary, content_length=length)
+    # Strict: no preamble (browsers send none), no folded headers, nothing after the end. A
+    # preamble of empty lines would otherwise cost a parse call per line of it.
+    parser = PushMultipartParser(boundary, content_length=length, strict=True)
     body = _Body(stream, length, len(tail))
     part, head, rest = _part_head(parser, body)
     if part.name != "file":
